@@ -1,0 +1,2 @@
+"""Accorria Messenger Agent."""
+__version__ = "0.1.0"

@@ -1,0 +1,152 @@
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, bench, version."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from accorria_agent import __version__
+
+app = typer.Typer(
+    name="accorria-agent",
+    help="Accorria Messenger Agent: sells cars over Facebook Messenger inside the seller's rules.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(
+    help="Benchmarks: each compares against a baseline measured in the same run.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+@app.command()
+def migrate(
+    database_url: Annotated[Optional[str], typer.Option(help="Overrides DATABASE_URL.")] = None,  # noqa: UP045
+) -> None:
+    """Apply database migrations (SQLite under the data directory, or DATABASE_URL)."""
+    from accorria_agent.db.migrate import upgrade
+    from accorria_agent.settings import Settings, normalise_database_url
+
+    settings = Settings()
+    url = normalise_database_url(database_url) if database_url else settings.effective_database_url
+    upgrade(url)
+    typer.echo("migrations applied")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
+    with_jobs: Annotated[
+        bool, typer.Option(help="Also run jobs in this process (single-node deployments).")
+    ] = True,
+) -> None:
+    """Run the production web process (webhook, health, metrics). Refuses unsafe settings."""
+    from accorria_agent.settings import Settings
+
+    settings = Settings(ACCORRIA_ENV="production")
+    problems = settings.problems_for_production()
+    if problems:
+        _fail(problems[0])
+    import uvicorn
+
+    from accorria_agent.app import create_app
+    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.runtime import build_runtime
+
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings, run_jobs=with_jobs)
+    uvicorn.run(create_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Where the SQLite database lives.")] = Path("./data"),
+    listing: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="JSON or YAML file with the listing and the seller's settings."),
+    ] = None,
+    fast: Annotated[bool, typer.Option(help="Turn human-like delays off.")] = False,
+) -> None:
+    """Run agent + Messenger simulator in one process on SQLite: no keys, no servers."""
+    from accorria_agent.demo import DemoError, run_demo
+
+    try:
+        run_demo(port=port, data_dir=data_dir, listing_file=listing, fast=fast)
+    except DemoError as error:
+        _fail(str(error))
+
+
+@app.command()
+def parse(
+    text: Annotated[
+        str | None, typer.Argument(help="A buyer message; omit to read JSON lines from stdin.")
+    ] = None,  # noqa: UP045
+    asking_price: Annotated[Optional[float], typer.Option(help="The listing's asking price.")] = None,  # noqa: UP045
+) -> None:
+    """Understand buyer messages: one JSON object (TEXT) or one JSON line per input line (stdin)."""
+    from accorria_agent.negotiation.parse_cli import parse_lines, parse_one
+
+    if text is not None:
+        typer.echo(json.dumps(parse_one(text, asking_price)))
+        return
+    for line in parse_lines(sys.stdin):
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+
+@bench_app.command("webhook")
+def bench_webhook(
+    requests: Annotated[int, typer.Option(min=100, help="Requests per measurement.")] = 4000,
+    concurrency: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients.")] = 32,
+    database_url: Annotated[
+        str | None, typer.Option(help="Measure against this database instead of SQLite.")
+    ] = None,  # noqa: UP045
+) -> None:
+    """Webhook ingest vs a bare signature-checking endpoint: throughput, latency, ratio."""
+    from accorria_agent.bench.webhook import run
+
+    run(requests=requests, concurrency=concurrency, database_url=database_url)
+
+
+@bench_app.command("negotiate")
+def bench_negotiate(
+    buyers: Annotated[int, typer.Option(min=1, help="Simulated buyers.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    craigslist: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option(help="CraigslistBargain JSONL for the calibrated persona set."),
+    ] = None,
+) -> None:
+    """Simulated buyers against the negotiation engine: safety, deal rate, price kept, speed."""
+    from accorria_agent.bench.negotiate import run
+
+    result = run(buyers=buyers, seed=seed, craigslist=craigslist)
+    if result.get("floor_violations", 0):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Buyer conversations: their messages, negotiation state and the reply pipeline."""

@@ -1,0 +1,82 @@
+"""Reply composition: from the buyer's new messages to the outbound drafts of one turn.
+
+The composer is the seam between the pipeline (I/O) and the negotiation package (pure). It receives
+plain values and returns plain drafts; the pipeline stores them as outbound intents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from accorria_agent.negotiation.schemas import ListingFacts
+
+
+@dataclass(frozen=True)
+class BuyerInput:
+    """One new buyer message, as the composer sees it."""
+
+    text: str
+    sent_at: datetime
+    quick_reply_payload: str | None = None
+    postback_payload: str | None = None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One outbound message to record and send: text plus optional quick replies."""
+
+    text: str
+    quick_replies: tuple[tuple[str, str], ...] = ()
+    source: str = "template"
+
+    def with_prefix(self, prefix: str) -> Draft:
+        """The same draft preceded by ``prefix`` (e.g. the automation disclosure)."""
+        return Draft(
+            text=f"{prefix}\n\n{self.text}" if prefix else self.text,
+            quick_replies=self.quick_replies,
+            source=self.source,
+        )
+
+
+@dataclass
+class TurnResult:
+    """What the composer decided for a turn; ``state`` is the new negotiation state to persist."""
+
+    drafts: list[Draft]
+    state: dict[str, Any]
+    handoff_reason: str | None = None
+    decision: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """Everything the composer may know about the conversation (never secrets beyond the rules)."""
+
+    conversation_id: int
+    listing: ListingFacts | None
+    # The listing row with the seller's rules (asking price, floor …); composers read, never echo, the floor.
+    rules: Any
+    inputs: list[BuyerInput]
+    state: dict[str, Any]
+    history: list[tuple[str, str]]
+    timezone: str
+    now: datetime
+
+
+class ReplyComposer(Protocol):
+    async def compose(self, context: TurnContext) -> TurnResult:
+        """Decide and phrase the reply to this turn's buyer messages."""
+        ...
+
+
+class GreetingComposer:
+    """The first, deliberately plain composer: greets the buyer and names the listing."""
+
+    async def compose(self, context: TurnContext) -> TurnResult:
+        if context.listing is None:
+            text = "Thanks for your message! The seller will get back to you shortly."
+        else:
+            text = f"Hi! Thanks for your interest in the {context.listing.name}. It's still available."
+        return TurnResult(drafts=[Draft(text=text)], state=context.state)

@@ -1,0 +1,68 @@
+"""Storage models of conversations and their messages (both directions)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accorria_agent.db.base import Base, JsonColumn, UTCDateTime, utcnow
+
+
+class Conversation(Base):
+    """One buyer (PSID) talking to one Page (tenant), optionally about one listing."""
+
+    __tablename__ = "messenger_conversations"
+    __table_args__ = (UniqueConstraint("tenant_id", "buyer_psid"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"), index=True)
+    buyer_psid: Mapped[str] = mapped_column(String(64))
+    buyer_name: Mapped[str | None] = mapped_column(String(200))
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="SET NULL"))
+    # bot | paused (seller took over) | handed_off (bot asked the seller to take over)
+    mode: Mapped[str] = mapped_column(String(32), default="bot")
+    paused_reason: Mapped[str | None] = mapped_column(String(200))
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    negotiation_state: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    # The 24-hour window opens at the buyer's last message (reads, deliveries and echoes don't count).
+    last_buyer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_bot_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    """A message in a conversation. Inbound ones are unique per Page by Meta's ``mid``."""
+
+    __tablename__ = "messenger_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "mid"),
+        UniqueConstraint("outbound_key"),
+        Index("ix_messenger_messages_conversation_created", "conversation_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("messenger_conversations.id", ondelete="CASCADE"))
+    # inbound | outbound
+    direction: Mapped[str] = mapped_column(String(16))
+    # buyer | bot | seller
+    author: Mapped[str] = mapped_column(String(16))
+    mid: Mapped[str | None] = mapped_column(String(255))
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    # Meta's timestamp of the event (inbound) or when we created the intent (outbound).
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Outbound: pending | sent | delivered | read | failed | refused | dropped
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    status_reason: Mapped[str | None] = mapped_column(String(500))
+    # Our id for an outbound message, carried in the Send API ``metadata`` and echoed back by Meta.
+    outbound_key: Mapped[str | None] = mapped_column(String(64))
+    messaging_type: Mapped[str | None] = mapped_column(String(32))
+    tag: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -1,0 +1,152 @@
+"""The conversation job: apply stored events in order, decide one reply, record it, deliver it.
+
+    process_conversation(page, psid)
+      ─▶ load unprocessed events (in order)        ─▶ apply each (messages, echoes, statuses …)
+      ─▶ compose (understand ▸ decide ▸ phrase ▸ guard, in the composer)
+      ─▶ record outbound intents + mark events processed   (one transaction)
+      ─▶ deliver (policy gate at send time ▸ Send API ▸ reconcile)
+
+The job holds the conversation's lock, so one worker at a time handles a conversation, in order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from accorria_agent.conversations import repository as repo
+from accorria_agent.conversations.composer import BuyerInput, TurnContext
+from accorria_agent.conversations.event_handlers import apply_event
+from accorria_agent.conversations.models import Conversation
+from accorria_agent.db.engine import transaction
+from accorria_agent.negotiation.schemas import ListingFacts
+from accorria_agent.sellers.models import Listing
+
+if TYPE_CHECKING:
+    from accorria_agent.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class TurnOutcome:
+    """What one run of the job did (for logs and tests)."""
+
+    events: int = 0
+    outbound_ids: list[int] | None = None
+    tenant_id: int | None = None
+
+
+async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOutcome:
+    """The ``process_conversation`` task: see the module docstring."""
+    page_id = str(args["page_id"])
+    psid = str(args["buyer_psid"])
+    now = runtime.clock()
+    outcome = TurnOutcome()
+    async with transaction(runtime.session_factory) as session:
+        events = await repo.pending_events(session, page_id, psid)
+        if not events:
+            return outcome
+        outcome.events = len(events)
+        tenant = await repo.tenant_by_page(session, page_id)
+        if tenant is None:
+            for event in events:
+                event.processed_at = now
+                event.outcome = "ignored: page not served"
+            log.info("events_for_unknown_page", count=len(events))
+            return outcome
+        outcome.tenant_id = tenant.id
+        settings = await repo.settings_for(session, tenant.id)
+        conversation = await repo.get_or_create_conversation(session, tenant.id, psid)
+        inputs: list[BuyerInput] = []
+        for event in events:
+            result = await apply_event(session, runtime, tenant, conversation, event)
+            event.processed_at = now
+            event.outcome = result.outcome
+            if result.buyer_input is not None:
+                inputs.append(result.buyer_input)
+        bot_may_answer = (
+            inputs
+            and conversation.mode == "bot"
+            and tenant.status == "active"
+            and settings.bot_enabled
+            and not runtime.kill_switch.is_set()
+        )
+        if not bot_may_answer:
+            return outcome
+        listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
+        if listing is not None and conversation.listing_id is None:
+            conversation.listing_id = listing.id
+        history = [
+            (m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)
+        ]
+        context = TurnContext(
+            conversation_id=conversation.id,
+            listing=listing_facts(listing) if listing else None,
+            rules=listing,
+            inputs=inputs,
+            state=dict(conversation.negotiation_state or {}),
+            history=history,
+            timezone=runtime.settings.default_timezone,
+            now=now,
+        )
+        result = await runtime.composer.compose(context)
+        conversation.negotiation_state = result.state
+        drafts = list(result.drafts)
+        if drafts and _needs_disclosure(conversation, now):
+            drafts[0] = drafts[0].with_prefix(settings.disclosure_text)
+            conversation.disclosed_at = now
+        outbound = []
+        for draft in drafts:
+            payload: dict[str, Any] = {"source": draft.source}
+            if draft.quick_replies:
+                payload["quick_replies"] = [list(q) for q in draft.quick_replies]
+            message = repo.new_outbound(conversation, author="bot", text=draft.text, payload=payload, now=now)
+            session.add(message)
+            outbound.append(message)
+        if result.handoff_reason:
+            conversation.mode = "handed_off"
+            conversation.paused_reason = result.handoff_reason[:200]
+            conversation.paused_at = now
+        await session.flush()
+        outcome.outbound_ids = [m.id for m in outbound]
+    if outcome.outbound_ids and outcome.tenant_id is not None:
+        await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids)
+    return outcome
+
+
+# A buyer returning after this long is reminded that they talk to an automated assistant.
+_DISCLOSURE_GAP_SECONDS = 7 * 24 * 3600
+
+
+def _needs_disclosure(conversation: Conversation, now: datetime) -> bool:
+    if conversation.disclosed_at is None:
+        return True
+    last = conversation.last_bot_message_at or conversation.disclosed_at
+    return (now - last).total_seconds() > _DISCLOSURE_GAP_SECONDS
+
+
+def listing_facts(listing: Listing) -> ListingFacts:
+    """The listing as the pure negotiation code sees it (no floor: that lives in SellerRules only)."""
+    details = {str(k): str(v) for k, v in (listing.details or {}).items()}
+    return ListingFacts(
+        listing_id=listing.id,
+        year=listing.year,
+        make=listing.make,
+        model=listing.model,
+        trim=listing.trim,
+        mileage=listing.mileage,
+        features=tuple(str(f) for f in listing.features or ()),
+        photos=tuple(str(p) for p in listing.photos or ()),
+        description=listing.description,
+        location=listing.location,
+        details=details,
+    )
+
+
+def ms_to_datetime(timestamp_ms: int) -> datetime:
+    """Meta's millisecond timestamps as aware UTC datetimes."""
+    return datetime.fromtimestamp(timestamp_ms / 1000.0, tz=UTC)

@@ -1,0 +1,168 @@
+"""All SQL of the conversation domain. Tenant data is read only through ``tenant_select``."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.db.tenancy import tenant_select
+from accorria_agent.messenger.models import EventLog
+from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
+
+
+async def tenant_by_page(session: AsyncSession, page_id: str) -> MessengerTenant | None:
+    """The tenant serving ``page_id`` (the entry point from a webhook: the page id *is* the tenant key)."""
+    result = await session.execute(select(MessengerTenant).where(MessengerTenant.page_id == page_id))
+    return result.scalar_one_or_none()
+
+
+async def settings_for(session: AsyncSession, tenant_id: int) -> MessengerSettings:
+    """The tenant's Messenger settings, created with defaults on first use."""
+    result = await session.execute(tenant_select(MessengerSettings, tenant_id))
+    settings = result.scalar_one_or_none()
+    if settings is None:
+        settings = MessengerSettings(tenant_id=tenant_id)
+        session.add(settings)
+        await session.flush()
+    return settings
+
+
+async def pending_events(session: AsyncSession, page_id: str, buyer_psid: str) -> Sequence[EventLog]:
+    """Unprocessed events of one conversation, in the order the buyer produced them."""
+    result = await session.execute(
+        select(EventLog)
+        .where(
+            EventLog.page_id == page_id,
+            EventLog.buyer_psid == buyer_psid,
+            EventLog.processed_at.is_(None),
+        )
+        .order_by(EventLog.timestamp_ms, EventLog.id)
+    )
+    return result.scalars().all()
+
+
+async def conversation_for(session: AsyncSession, tenant_id: int, buyer_psid: str) -> Conversation | None:
+    result = await session.execute(
+        tenant_select(Conversation, tenant_id).where(Conversation.buyer_psid == buyer_psid)
+    )
+    return result.scalar_one_or_none()
+
+
+async def get_or_create_conversation(session: AsyncSession, tenant_id: int, buyer_psid: str) -> Conversation:
+    """The conversation of this buyer with this Page (callers hold the conversation's job lock)."""
+    conversation = await conversation_for(session, tenant_id, buyer_psid)
+    if conversation is None:
+        conversation = Conversation(tenant_id=tenant_id, buyer_psid=buyer_psid, negotiation_state={})
+        session.add(conversation)
+        await session.flush()
+    return conversation
+
+
+async def conversation_by_id(
+    session: AsyncSession, tenant_id: int, conversation_id: int
+) -> Conversation | None:
+    result = await session.execute(
+        tenant_select(Conversation, tenant_id).where(Conversation.id == conversation_id)
+    )
+    return result.scalar_one_or_none()
+
+
+async def listing_for(session: AsyncSession, tenant_id: int, listing_id: int | None) -> Listing | None:
+    """The conversation's listing, or else the Page's only/most recent active listing."""
+    if listing_id is not None:
+        result = await session.execute(tenant_select(Listing, tenant_id).where(Listing.id == listing_id))
+        listing = result.scalar_one_or_none()
+        if listing is not None:
+            return listing
+    result = await session.execute(
+        tenant_select(Listing, tenant_id)
+        .where(Listing.status == "active")
+        .order_by(Listing.id.desc())
+        .limit(1)
+    )
+    return result.scalar_one_or_none()
+
+
+async def message_by_mid(session: AsyncSession, tenant_id: int, mid: str) -> Message | None:
+    result = await session.execute(tenant_select(Message, tenant_id).where(Message.mid == mid))
+    return result.scalar_one_or_none()
+
+
+async def message_by_outbound_key(session: AsyncSession, tenant_id: int, key: str) -> Message | None:
+    result = await session.execute(tenant_select(Message, tenant_id).where(Message.outbound_key == key))
+    return result.scalar_one_or_none()
+
+
+async def outbound_message(session: AsyncSession, tenant_id: int, message_id: int) -> Message | None:
+    result = await session.execute(
+        tenant_select(Message, tenant_id).where(Message.id == message_id, Message.direction == "outbound")
+    )
+    return result.scalar_one_or_none()
+
+
+async def recent_messages(
+    session: AsyncSession, tenant_id: int, conversation_id: int, limit: int = 12
+) -> list[Message]:
+    """The last ``limit`` messages of a conversation, oldest first."""
+    result = await session.execute(
+        tenant_select(Message, tenant_id)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(result.scalars().all()))
+
+
+def new_outbound(
+    conversation: Conversation,
+    *,
+    author: str,
+    text: str | None,
+    payload: dict[str, object],
+    now: datetime,
+) -> Message:
+    """An outbound message *intent*: stored (status ``pending``) before the Send API is called."""
+    return Message(
+        tenant_id=conversation.tenant_id,
+        conversation_id=conversation.id,
+        direction="outbound",
+        author=author,
+        text=text,
+        payload=payload,
+        sent_at=now,
+        status="pending",
+        outbound_key=uuid.uuid4().hex,
+        messaging_type="RESPONSE",
+    )
+
+
+async def mark_delivered(
+    session: AsyncSession,
+    tenant_id: int,
+    conversation_id: int,
+    mids: Sequence[str],
+    watermark: datetime | None,
+    status: str,
+) -> int:
+    """Raise outbound messages to ``delivered``/``read`` by mid list or watermark; returns rows changed."""
+    order = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+    lower = [s for s, rank in order.items() if 0 < rank < order[status]]
+    statement = update(Message).where(
+        Message.tenant_id == tenant_id,
+        Message.conversation_id == conversation_id,
+        Message.direction == "outbound",
+        Message.status.in_(lower),
+    )
+    if mids:
+        statement = statement.where(Message.mid.in_(list(mids)))
+    elif watermark is not None:
+        statement = statement.where(Message.sent_at <= watermark)
+    else:
+        return 0
+    result = await session.execute(statement.values(status=status))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""The Messenger Platform edge: webhook intake, event parsing, the Graph/Send API client and policy."""

@@ -1,0 +1,183 @@
+"""Outbound delivery: the policy gate at send time, the Send API call, and recording the result.
+
+An outbound message is first stored as an intent (status ``pending``, with our ``outbound_key``), then
+delivered here. The key rides in the Send API ``metadata`` and comes back on the echo, so a message that
+was sent but not recorded (a crash between the two) is reconciled, not sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from accorria_agent.conversations import repository as repo
+from accorria_agent.crypto import TokenCipher
+from accorria_agent.db.engine import transaction
+from accorria_agent.messenger.errors import ErrorClass, GraphApiError
+from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.policy import send_permission
+from accorria_agent.metrics import Metrics
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = structlog.get_logger(__name__)
+
+MAX_TEXT = 2000
+
+
+class OutboundDelivery:
+    """Delivers stored outbound intents, one conversation's messages in order."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        graph: GraphClient,
+        cipher: TokenCipher,
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        *,
+        human_like_delays: bool = True,
+        max_attempts: int = 4,
+        retry_base_seconds: float = 0.5,
+    ) -> None:
+        self._factory = session_factory
+        self._graph = graph
+        self._cipher = cipher
+        self._metrics = metrics
+        self._clock = clock
+        self._delays = human_like_delays
+        self._max_attempts = max_attempts
+        self._retry_base = retry_base_seconds
+
+    async def deliver(self, tenant_id: int, message_ids: list[int], *, started: float | None = None) -> None:
+        """Send each message in order, re-checking policy and takeover state right before each send."""
+        loop = asyncio.get_running_loop()
+        started = loop.time() if started is None else started
+        for message_id in message_ids:
+            await self._deliver_one(tenant_id, message_id, started)
+
+    async def _deliver_one(self, tenant_id: int, message_id: int, started: float) -> None:
+        async with transaction(self._factory) as session:
+            message = await repo.outbound_message(session, tenant_id, message_id)
+            if message is None or message.status != "pending":
+                return
+            conversation = await repo.conversation_by_id(session, tenant_id, message.conversation_id)
+            tenant = await _tenant(session, tenant_id)
+            settings = await repo.settings_for(session, tenant_id)
+            if conversation is None or tenant is None:
+                return
+            now = self._clock()
+            refusal = None
+            if tenant.status != "active":
+                refusal = f"tenant {tenant.status}"
+            elif message.author == "bot" and conversation.mode != "bot":
+                # Prepared before the seller took over: two voices must never answer the same buyer.
+                refusal = "dropped: the seller has taken over this conversation"
+            permission = send_permission(
+                now=now,
+                last_buyer_message_at=conversation.last_buyer_message_at,
+                author=message.author,
+                human_agent_tag_enabled=settings.human_agent_tag_enabled,
+            )
+            if refusal is None and not permission.allowed:
+                refusal = f"refused: {permission.reason}"
+            if refusal is not None:
+                message.status = "dropped" if refusal.startswith("dropped") else "refused"
+                message.status_reason = refusal[:500]
+                self._metrics.replies_sent.labels(status=message.status).inc()
+                log.info("outbound_not_sent", message_id=message.id, reason=refusal)
+                return
+            message.messaging_type = permission.messaging_type
+            message.tag = permission.tag
+            token = self._cipher.decrypt(tenant.page_access_token_encrypted)
+            psid = conversation.buyer_psid
+            body = _message_body(message.text or "", message.payload)
+            key = message.outbound_key
+            messaging_type = permission.messaging_type or "RESPONSE"
+            tag = permission.tag
+            human_delays = self._delays and settings.human_like_delays and message.author == "bot"
+        if human_delays:
+            await self._typing_then_wait(token, psid, len(body.get("text", "")), started)
+        status, reason, mid = await self._send_with_retries(token, psid, body, messaging_type, tag, key)
+        async with transaction(self._factory) as session:
+            stored = await repo.outbound_message(session, tenant_id, message_id)
+            if stored is None:
+                return
+            if stored.status == "pending" or (stored.status == "sent" and mid and not stored.mid):
+                stored.status = status if stored.status == "pending" else stored.status
+                stored.status_reason = reason
+                if mid and not stored.mid:
+                    stored.mid = mid
+            if status == "sent":
+                conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
+                if conversation is not None and stored.author == "bot":
+                    conversation.last_bot_message_at = self._clock()
+            elif reason and reason.startswith(ErrorClass.TOKEN_INVALID.value):
+                tenant = await _tenant(session, tenant_id)
+                if tenant is not None:
+                    tenant.status = "needs_reauth"
+                    tenant.status_reason = "Page token invalid or expired: reconnect the Page"
+            elif reason and reason.startswith(ErrorClass.PAGE_RESTRICTED.value):
+                tenant = await _tenant(session, tenant_id)
+                if tenant is not None:
+                    tenant.status = "restricted"
+                    tenant.status_reason = "Meta restricted this Page's messaging"
+        self._metrics.replies_sent.labels(status=status).inc()
+
+    async def _send_with_retries(
+        self,
+        token: str,
+        psid: str,
+        body: dict[str, Any],
+        messaging_type: str,
+        tag: str | None,
+        key: str | None,
+    ) -> tuple[str, str | None, str | None]:
+        """Returns (status, reason, mid). Transient errors are retried with exponential backoff and jitter."""
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                result = await self._graph.send_message(
+                    token, psid, body, messaging_type=messaging_type, tag=tag, metadata=key
+                )
+                return "sent", None, result.message_id
+            except GraphApiError as error:
+                if error.is_transient and attempt < self._max_attempts:
+                    wait = error.retry_after_seconds or self._retry_base * (2 ** (attempt - 1))
+                    await asyncio.sleep(min(wait, 30.0) * (0.5 + random.random()))
+                    continue
+                log.warning("send_failed", error=error.summary(), attempt=attempt)
+                return "failed", error.summary(), None
+        return "failed", "exhausted retries", None
+
+    async def _typing_then_wait(self, token: str, psid: str, length: int, started: float) -> None:
+        """Typing indicator, then a pause that grows with the reply's length and shrinks with time spent."""
+        try:
+            await self._graph.sender_action(token, psid, "typing_on")
+        except GraphApiError:
+            pass  # a missing typing indicator must never cost the reply
+        target = min(4.0, 0.8 + length / 80.0)
+        spent = asyncio.get_running_loop().time() - started
+        if target - spent > 0:
+            await asyncio.sleep(target - spent)
+
+
+def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": text[:MAX_TEXT]}
+    quick = payload.get("quick_replies") if isinstance(payload, dict) else None
+    if quick:
+        body["quick_replies"] = [
+            {"content_type": "text", "title": str(title)[:20], "payload": str(pl)} for pl, title in quick[:13]
+        ]
+    return body
+
+
+async def _tenant(session: AsyncSession, tenant_id: int) -> Any:
+    from accorria_agent.sellers.models import MessengerTenant
+
+    return await session.get(MessengerTenant, tenant_id)

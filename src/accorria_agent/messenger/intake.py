@@ -1,0 +1,163 @@
+"""Durable webhook intake with group commit.
+
+``POST /webhook`` hands its parsed events to :meth:`WebhookIntake.store` and answers 200 only when that
+returns, i.e. after the events *and* the jobs that will process them are committed. One writer task
+commits everything that arrived while the previous commit was running in a single transaction, which is
+how a durable store keeps up with a bare endpoint (one fsync serves many requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from accorria_agent.db.base import utcnow
+from accorria_agent.jobs.interface import JobQueue, JobRequest
+from accorria_agent.messenger.events import InboundEvent
+from accorria_agent.messenger.models import EventLog, WebhookDelivery
+
+log = structlog.get_logger(__name__)
+
+PROCESS_CONVERSATION_TASK = "process_conversation"
+# Events that never lead to work for a conversation job.
+_NO_JOB_KINDS = frozenset({"invalid", "app_roles", "policy_enforcement"})
+
+
+def conversation_lock(page_id: str, buyer_psid: str) -> str:
+    """The per-conversation lock: one worker at a time, in order."""
+    return f"conversation:{page_id}:{buyer_psid}"
+
+
+@dataclass
+class _Pending:
+    obj: str
+    body: str
+    events: list[InboundEvent]
+    done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+class IntakeUnavailable(RuntimeError):
+    """The events could not be made durable (the webhook answers 503 so that Meta redelivers)."""
+
+
+class WebhookIntake:
+    """Batches deliveries into one transaction each round; resolves every caller after the commit."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        queue: JobQueue,
+        *,
+        quiet_period_seconds: float = 0.0,
+        max_batch: int = 512,
+    ) -> None:
+        self._factory = session_factory
+        self._queue = queue
+        self._quiet = quiet_period_seconds
+        self._max_batch = max_batch
+        self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._dialect = ""
+
+    async def start(self) -> None:
+        async with self._factory() as session:
+            self._dialect = (await session.connection()).dialect.name
+        self._writer = asyncio.create_task(self._write_forever(), name="webhook-intake-writer")
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            # Let queued deliveries commit before we go: their callers are waiting for the answer.
+            while not self._inbox.empty():
+                await asyncio.sleep(0.01)
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+
+    async def store(self, obj: str, body: str, events: list[InboundEvent]) -> None:
+        """Return once the delivery and its events are committed; raise :class:`IntakeUnavailable` if not."""
+        if self._writer is None:
+            raise IntakeUnavailable("intake is not running")
+        pending = _Pending(obj=obj, body=body, events=events)
+        await self._inbox.put(pending)
+        await pending.done
+
+    async def _write_forever(self) -> None:
+        while True:
+            first = await self._inbox.get()
+            batch = [first]
+            while len(batch) < self._max_batch and not self._inbox.empty():
+                batch.append(self._inbox.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception as error:  # the database is down or refused: every caller answers 503
+                log.error("webhook_intake_commit_failed", batch=len(batch), error=repr(error))
+                for pending in batch:
+                    if not pending.done.done():
+                        pending.done.set_exception(IntakeUnavailable(str(error)))
+                continue
+            self._queue.notify()
+            for pending in batch:
+                if not pending.done.done():
+                    pending.done.set_result(None)
+
+    async def _commit(self, batch: list[_Pending]) -> None:
+        now = utcnow()
+        delivery_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        conversations: dict[tuple[str, str], None] = {}
+        for pending in batch:
+            delivery_rows.append(
+                {
+                    "received_at": now,
+                    "object": pending.obj,
+                    "event_count": len(pending.events),
+                    "body": pending.body,
+                }
+            )
+            for event in pending.events:
+                event_rows.append(
+                    {
+                        "page_id": event.page_id,
+                        "buyer_psid": event.buyer_psid,
+                        "event_key": event.event_key,
+                        "kind": event.kind,
+                        "channel": event.channel,
+                        "timestamp_ms": event.timestamp_ms,
+                        "payload": event.payload,
+                        "received_at": now,
+                        "processed_at": now if event.kind in _NO_JOB_KINDS else None,
+                        "outcome": "ignored: " + event.kind if event.kind in _NO_JOB_KINDS else None,
+                    }
+                )
+                if event.kind not in _NO_JOB_KINDS:
+                    conversations[(event.page_id, event.buyer_psid)] = None
+        async with self._factory() as session, session.begin():
+            await session.execute(insert(WebhookDelivery), delivery_rows)
+            if event_rows:
+                await session.execute(self._insert_ignoring_duplicates(), event_rows)
+            await self._queue.defer_many(
+                session,
+                [
+                    JobRequest(
+                        task=PROCESS_CONVERSATION_TASK,
+                        args={"page_id": page_id, "buyer_psid": psid},
+                        lock=conversation_lock(page_id, psid),
+                        queueing_lock=conversation_lock(page_id, psid),
+                        delay_seconds=self._quiet,
+                    )
+                    for page_id, psid in conversations
+                ],
+            )
+
+    def _insert_ignoring_duplicates(self) -> Any:
+        # Meta redelivers: an event whose (page_id, event_key) is stored already is skipped, not an error.
+        if self._dialect == "postgresql":
+            return pg_insert(EventLog).on_conflict_do_nothing(index_elements=["page_id", "event_key"])
+        return sqlite_insert(EventLog).on_conflict_do_nothing(index_elements=["page_id", "event_key"])

@@ -1,0 +1,52 @@
+"""Storage of what Meta sent us: every webhook delivery and every event in it (the durable inbox)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from accorria_agent.db.base import Base, JsonColumn, UTCDateTime, utcnow
+
+
+class WebhookDelivery(Base):
+    """One signed POST /webhook that we accepted (the raw body is kept for audit and replay)."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    object: Mapped[str] = mapped_column(String(32))
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class EventLog(Base):
+    """One webhook event, stored before we answer 200; processed later, in order, by the conversation job.
+
+    ``event_key`` makes storage idempotent: Meta redelivers, and the same ``mid`` must become one
+    message and one reply.
+    """
+
+    __tablename__ = "messenger_events_log"
+    __table_args__ = (
+        UniqueConstraint("page_id", "event_key"),
+        Index("ix_messenger_events_log_pending", "page_id", "buyer_psid", "processed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
+    page_id: Mapped[str] = mapped_column(String(64))
+    buyer_psid: Mapped[str] = mapped_column(String(64))
+    event_key: Mapped[str] = mapped_column(String(300))
+    # message | echo | postback | delivery | read | reaction | message_edit | referral | optin | handover | …
+    kind: Mapped[str] = mapped_column(String(32))
+    # messaging | standby
+    channel: Mapped[str] = mapped_column(String(16), default="messaging")
+    timestamp_ms: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonColumn)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    outcome: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,84 @@
+"""``GET /webhook`` (Meta's subscription check) and ``POST /webhook`` (signed event deliveries).
+
+The POST handler knows nothing of conversations or negotiation: it authenticates, parses, hands the
+events to the durable intake and answers. Replies are produced later by the conversation job.
+"""
+
+from __future__ import annotations
+
+import hmac
+
+import orjson
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from accorria_agent.messenger.events import MalformedDelivery, parse_delivery
+from accorria_agent.messenger.intake import IntakeUnavailable
+from accorria_agent.messenger.signature import SIGNATURE_HEADER, is_valid_signature
+from accorria_agent.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter()
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get("/webhook", include_in_schema=False)
+async def verify_subscription(request: Request) -> Response:
+    """Answer Meta's verification request: echo ``hub.challenge`` when the verify token matches."""
+    params = request.query_params
+    expected = _runtime(request).settings.facebook_verify_token.get_secret_value()
+    token = params.get("hub.verify_token", "")
+    if (
+        params.get("hub.mode") == "subscribe"
+        and expected
+        and hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        return PlainTextResponse(params.get("hub.challenge", ""), status_code=200)
+    log.warning("webhook_verification_refused", mode=params.get("hub.mode"))
+    return PlainTextResponse("verification failed", status_code=403)
+
+
+@router.post("/webhook", include_in_schema=False)
+async def receive_delivery(request: Request) -> Response:
+    """Store a signed delivery durably, then answer 200 (503 if storage is down, so Meta redelivers)."""
+    runtime = _runtime(request)
+    limit = runtime.settings.webhook_max_body_bytes
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        return _error(400, "body too large or bad Content-Length")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > limit:
+            return _error(400, "body too large")
+    raw = bytes(body)
+    secret = runtime.settings.facebook_app_secret.get_secret_value()
+    if not is_valid_signature(raw, request.headers.get(SIGNATURE_HEADER), secret):
+        runtime.metrics.webhook_rejected.labels(reason="signature").inc()
+        log.warning("webhook_signature_invalid", size=len(raw))
+        return _error(403, "missing or invalid X-Hub-Signature-256")
+    try:
+        document = orjson.loads(raw)
+        obj, events = parse_delivery(document)
+    except (orjson.JSONDecodeError, MalformedDelivery) as error:
+        runtime.metrics.webhook_rejected.labels(reason="malformed").inc()
+        return _error(400, f"malformed delivery: {error}"[:200])
+    try:
+        await runtime.intake.store(obj, raw.decode("utf-8", errors="replace"), events)
+    except IntakeUnavailable:
+        runtime.metrics.webhook_rejected.labels(reason="storage").inc()
+        return _error(503, "storage unavailable; retry later")
+    runtime.metrics.webhook_events.inc(len(events))
+    if obj != "page":
+        log.info("webhook_object_ignored", object=obj[:40])
+    return PlainTextResponse("EVENT_RECEIVED", status_code=200)
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)

@@ -1,0 +1,22 @@
+"""Imports every model so that ``metadata`` is complete (for Alembic and for test schemas)."""
+
+from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.db.base import Base
+from accorria_agent.jobs.models import Job
+from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
+
+metadata = Base.metadata
+
+__all__ = [
+    "Conversation",
+    "EventLog",
+    "Job",
+    "Listing",
+    "Message",
+    "MessengerSettings",
+    "MessengerTenant",
+    "Seller",
+    "WebhookDelivery",
+    "metadata",
+]

@@ -1,0 +1,111 @@
+"""The runtime: every long-lived object of one process, built once from settings, started and stopped.
+
+Web handlers reach it as ``request.app.state.runtime``; jobs receive it. External systems (Graph API,
+LLM) are injected here, which is how tests and the demo swap them for the simulator and fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from accorria_agent.conversations.composer import GreetingComposer, ReplyComposer
+from accorria_agent.crypto import TokenCipher
+from accorria_agent.db.base import utcnow
+from accorria_agent.db.engine import create_engine, create_session_factory
+from accorria_agent.jobs.embedded import EmbeddedJobQueue
+from accorria_agent.jobs.interface import JobQueue, TaskRegistry
+from accorria_agent.messenger.delivery import OutboundDelivery
+from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
+from accorria_agent.metrics import Metrics
+from accorria_agent.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    registry: TaskRegistry
+    queue: JobQueue
+    intake: WebhookIntake
+    http: httpx.AsyncClient
+    graph: GraphClient
+    cipher: TokenCipher
+    metrics: Metrics
+    delivery: OutboundDelivery
+    composer: ReplyComposer
+    clock: Callable[[], datetime] = utcnow
+    kill_switch: asyncio.Event = field(default_factory=asyncio.Event)
+    run_jobs: bool = True
+
+    async def start(self) -> None:
+        await self.intake.start()
+        if self.run_jobs:
+            await self.queue.start()
+
+    async def stop(self) -> None:
+        await self.intake.stop()
+        if self.run_jobs:
+            await self.queue.stop()
+        await self.http.aclose()
+        await self.engine.dispose()
+
+
+def build_runtime(
+    settings: Settings,
+    *,
+    graph_transport: httpx.AsyncBaseTransport | None = None,
+    composer: ReplyComposer | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    run_jobs: bool = True,
+) -> Runtime:
+    """Assemble a runtime; ``graph_transport`` lets the demo and tests route Graph calls in-process."""
+    engine = create_engine(settings.effective_database_url)
+    factory = create_session_factory(engine)
+    registry = TaskRegistry()
+    queue = EmbeddedJobQueue(factory, registry, concurrency=settings.worker_concurrency)
+    intake = WebhookIntake(factory, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
+    http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
+    graph = GraphClient(
+        settings.graph_base_url, http, app_secret=settings.facebook_app_secret.get_secret_value()
+    )
+    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    metrics = Metrics()
+    delivery = OutboundDelivery(
+        factory, graph, cipher, metrics, clock, human_like_delays=settings.human_like_delays
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        session_factory=factory,
+        registry=registry,
+        queue=queue,
+        intake=intake,
+        http=http,
+        graph=graph,
+        cipher=cipher,
+        metrics=metrics,
+        delivery=delivery,
+        composer=composer or GreetingComposer(),
+        clock=clock,
+        run_jobs=run_jobs,
+    )
+    _register_tasks(runtime)
+    return runtime
+
+
+def _register_tasks(runtime: Runtime) -> None:
+    from accorria_agent.conversations.pipeline import process_conversation
+
+    async def _process(args: dict[str, Any]) -> None:
+        await process_conversation(runtime, args)
+
+    runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)

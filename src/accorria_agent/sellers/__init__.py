@@ -1,0 +1,1 @@
+"""Sellers, their listings, their connected Facebook Pages (tenants) and their Messenger settings."""
