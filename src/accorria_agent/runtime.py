@@ -72,7 +72,7 @@ def build_runtime(
     factory = create_session_factory(engine)
     registry = TaskRegistry()
     queue = EmbeddedJobQueue(factory, registry, concurrency=settings.worker_concurrency)
-    intake = WebhookIntake(factory, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
+    intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
         settings.graph_base_url, http, app_secret=settings.facebook_app_secret.get_secret_value()

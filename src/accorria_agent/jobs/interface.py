@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 TaskFunction = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -30,7 +30,7 @@ class JobRequest:
 class JobQueue(Protocol):
     """What the pipeline needs from a job queue; the embedded and PostgreSQL adapters both provide it."""
 
-    async def defer_many(self, session: AsyncSession, requests: list[JobRequest]) -> int:
+    async def defer_many(self, connection: AsyncConnection | AsyncSession, requests: list[JobRequest]) -> int:
         """Add jobs in the caller's (uncommitted) transaction; returns how many were not coalesced."""
         ...
 

@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accorria_agent.db.base import utcnow
 from accorria_agent.jobs.interface import JobQueue, JobRequest
@@ -52,13 +52,13 @@ class WebhookIntake:
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         queue: JobQueue,
         *,
         quiet_period_seconds: float = 0.0,
         max_batch: int = 512,
     ) -> None:
-        self._factory = session_factory
+        self._engine = engine
         self._queue = queue
         self._quiet = quiet_period_seconds
         self._max_batch = max_batch
@@ -67,8 +67,7 @@ class WebhookIntake:
         self._dialect = ""
 
     async def start(self) -> None:
-        async with self._factory() as session:
-            self._dialect = (await session.connection()).dialect.name
+        self._dialect = self._engine.dialect.name
         self._writer = asyncio.create_task(self._write_forever(), name="webhook-intake-writer")
 
     async def stop(self) -> None:
@@ -138,12 +137,12 @@ class WebhookIntake:
                 )
                 if event.kind not in _NO_JOB_KINDS:
                     conversations[(event.page_id, event.buyer_psid)] = None
-        async with self._factory() as session, session.begin():
-            await session.execute(insert(WebhookDelivery), delivery_rows)
+        async with self._engine.begin() as connection:
+            await connection.execute(insert(WebhookDelivery.__table__), delivery_rows)
             if event_rows:
-                await session.execute(self._insert_ignoring_duplicates(), event_rows)
+                await connection.execute(self._insert_ignoring_duplicates(), event_rows)
             await self._queue.defer_many(
-                session,
+                connection,
                 [
                     JobRequest(
                         task=PROCESS_CONVERSATION_TASK,
@@ -159,5 +158,5 @@ class WebhookIntake:
     def _insert_ignoring_duplicates(self) -> Any:
         # Meta redelivers: an event whose (page_id, event_key) is stored already is skipped, not an error.
         if self._dialect == "postgresql":
-            return pg_insert(EventLog).on_conflict_do_nothing(index_elements=["page_id", "event_key"])
-        return sqlite_insert(EventLog).on_conflict_do_nothing(index_elements=["page_id", "event_key"])
+            return pg_insert(EventLog.__table__).on_conflict_do_nothing(index_elements=["page_id", "event_key"])
+        return sqlite_insert(EventLog.__table__).on_conflict_do_nothing(index_elements=["page_id", "event_key"])

@@ -1,0 +1,71 @@
+"""The two servers ``bench webhook`` compares, as uvicorn app factories (run in their own process).
+
+* ``bare_app``: a FastAPI endpoint that reads the body and checks its signature, nothing else.
+* ``agent_app``: the real service (durable intake, job processing, replies to an in-memory Graph API).
+
+Configuration comes from the environment the benchmark sets for the child process.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from accorria_agent.app import create_app
+from accorria_agent.crypto import TokenCipher
+from accorria_agent.db.engine import create_engine, create_session_factory, transaction
+from accorria_agent.messenger.signature import SIGNATURE_HEADER, is_valid_signature
+from accorria_agent.runtime import build_runtime
+from accorria_agent.sellers import service as sellers
+from accorria_agent.sellers.schemas import DEMO_LISTING, ListingSpec
+from accorria_agent.settings import Settings
+
+BENCH_PAGE_ID = "900000001"
+
+
+def bare_app() -> FastAPI:
+    """The baseline: signature check only."""
+    secret = os.environ["FACEBOOK_APP_SECRET"]
+    app = FastAPI()
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> Response:
+        body = await request.body()
+        if not is_valid_signature(body, request.headers.get(SIGNATURE_HEADER), secret):
+            return PlainTextResponse("forbidden", status_code=403)
+        return PlainTextResponse("EVENT_RECEIVED")
+
+    return app
+
+
+_sent = itertools.count(1)
+
+
+def _graph_ok(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(200, json={"recipient_id": "x", "message_id": f"m_bench_{next(_sent)}"})
+
+
+async def seed_bench_tenant(settings: Settings) -> None:
+    """Create the benchmark's seller, Page and listing (run by the parent before the server starts)."""
+    engine = create_engine(settings.effective_database_url)
+    cipher = TokenCipher(settings.encryption_key.get_secret_value())
+    async with transaction(create_session_factory(engine)) as session:
+        seller = await sellers.create_seller(session, "Bench Seller")
+        tenant = await sellers.connect_page(
+            session, cipher, seller, page_id=BENCH_PAGE_ID, page_name="Bench",
+            page_access_token="bench-token", human_like_delays=False,
+        )
+        await sellers.add_listing(session, seller, tenant, ListingSpec.model_validate(DEMO_LISTING))
+    await engine.dispose()
+
+
+def agent_app() -> FastAPI:
+    """The real service on the configured database, with one seeded Page and a fake Graph API."""
+    settings = Settings(_env_file=None)
+    run_jobs = os.environ.get("BENCH_RUN_JOBS", "1") == "1"
+    runtime = build_runtime(settings, graph_transport=httpx.MockTransport(_graph_ok), run_jobs=run_jobs)
+    return create_app(runtime)
