@@ -143,9 +143,31 @@ def bench_negotiate(
         raise typer.Exit(1)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point: usage errors print one line and exit with code 2."""
+    from typer.main import get_command
+
+    # Typer vendors Click; its exception base lives in a private module, so look it up defensively.
+    try:
+        from typer._click.exceptions import ClickException, NoArgsIsHelpError
+    except ImportError:  # pragma: no cover - older Typer on real Click
+        from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[no-redef]
+
+    command = get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="accorria-agent", standalone_mode=False)
+    except NoArgsIsHelpError as error:
+        typer.echo(error.ctx.get_help() if error.ctx else "usage: accorria-agent --help")
+        sys.exit(0)
+    except ClickException as error:
+        message = " ".join(error.format_message().split())
+        typer.echo(f"error: {message} (see 'accorria-agent --help')", err=True)
+        sys.exit(error.exit_code)
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    sys.exit(result if isinstance(result, int) else 0)
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ def load_listing(path: Path | None) -> ListingSpec:
         return ListingSpec.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "listing"
-        raise DemoError(f"listing file {path}: field '{field}': {first['msg']}") from None
+        field = ".".join(str(part) for part in first["loc"])
+        where = f"field '{field}': " if field else ""
+        raise DemoError(f"listing file {path}: {where}{first['msg']}") from None
 
 
 def demo_secrets(data_dir: Path) -> tuple[DemoSecrets, bool]:
