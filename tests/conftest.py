@@ -69,7 +69,7 @@ def postgres_database() -> Iterator[str]:
 
 
 TABLES = (
-    "jobs, messenger_messages, messenger_conversations, messenger_events_log, webhook_deliveries, "
+    "jobs, seller_notifications, messenger_messages, messenger_conversations, messenger_events_log, webhook_deliveries, "
     "listings, messenger_settings, messenger_tenants, sellers"
 )
 

@@ -5,6 +5,7 @@ from accorria_agent.db.base import Base
 from accorria_agent.jobs.models import Job
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
+from accorria_agent.sellers.notifications import SellerNotification
 
 metadata = Base.metadata
 
@@ -17,6 +18,7 @@ __all__ = [
     "MessengerSettings",
     "MessengerTenant",
     "Seller",
+    "SellerNotification",
     "WebhookDelivery",
     "metadata",
 ]

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from accorria_agent.conversations.composer import GreetingComposer, ReplyComposer
+from accorria_agent.conversations.composer import ReplyComposer
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
@@ -94,12 +94,27 @@ def build_runtime(
         cipher=cipher,
         metrics=metrics,
         delivery=delivery,
-        composer=composer or GreetingComposer(),
+        composer=composer or default_composer(settings),
         clock=clock,
         run_jobs=run_jobs,
     )
     _register_tasks(runtime)
     return runtime
+
+
+def default_composer(settings: Settings) -> ReplyComposer:
+    """Negotiation with template replies, or with the guarded LLM phraser when ``OPENAI_API_KEY`` is set."""
+    from accorria_agent.conversations.negotiation_composer import NegotiationComposer
+
+    key = settings.openai_api_key.get_secret_value()
+    if not key:
+        return NegotiationComposer()
+    from openai import AsyncOpenAI
+
+    from accorria_agent.negotiation.llm import LlmPhraser
+
+    client = AsyncOpenAI(api_key=key, base_url=settings.openai_base_url or None)
+    return NegotiationComposer(LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds))
 
 
 def _register_tasks(runtime: Runtime) -> None:

@@ -21,6 +21,8 @@ class BuyerInput:
     sent_at: datetime
     quick_reply_payload: str | None = None
     postback_payload: str | None = None
+    # Non-text content the buyer sent (image, video, audio, file, location, fallback, template).
+    attachment_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Conversation(Base):
     # The 24-hour window opens at the buyer's last message (reads, deliveries and echoes don't count).
     last_buyer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_bot_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_seller_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

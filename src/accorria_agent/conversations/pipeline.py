@@ -11,7 +11,7 @@ The job holds the conversation's lock, so one worker at a time handles a convers
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from accorria_agent.conversations.models import Conversation
 from accorria_agent.db.engine import transaction
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing
+from accorria_agent.sellers.notifications import notify_seller
 
 if TYPE_CHECKING:
     from accorria_agent.runtime import Runtime
@@ -38,6 +39,7 @@ class TurnOutcome:
     events: int = 0
     outbound_ids: list[int] | None = None
     tenant_id: int | None = None
+    graph_actions: list[str] = field(default_factory=list)
 
 
 async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOutcome:
@@ -65,9 +67,15 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
         for event in events:
             result = await apply_event(session, runtime, tenant, conversation, event)
             event.processed_at = now
-            event.outcome = result.outcome
+            event.outcome = result.outcome[:200]
+            outcome.graph_actions.extend(result.graph_actions)
             if result.buyer_input is not None:
                 inputs.append(result.buyer_input)
+        if inputs and _auto_resume_due(conversation, settings.auto_resume_minutes, now):
+            conversation.mode = "bot"
+            conversation.paused_reason = None
+            conversation.disclosed_at = None
+            outcome.graph_actions.append("take_thread_control")
         bot_may_answer = (
             inputs
             and conversation.mode == "bot"
@@ -111,11 +119,35 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             conversation.mode = "handed_off"
             conversation.paused_reason = result.handoff_reason[:200]
             conversation.paused_at = now
+            kind = "scam" if result.handoff_reason == "scam" else "handoff"
+            await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(result.handoff_reason))
+            outcome.graph_actions.append("pass_thread_control")
         await session.flush()
         outcome.outbound_ids = [m.id for m in outbound]
-    if outcome.outbound_ids and outcome.tenant_id is not None:
-        await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids)
+    if outcome.tenant_id is not None:
+        if outcome.outbound_ids:
+            await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids)
+        for action in dict.fromkeys(outcome.graph_actions):
+            await runtime.delivery.thread_control(outcome.tenant_id, psid, action)
     return outcome
+
+
+def _handoff_text(reason: str) -> str:
+    if reason == "scam":
+        return "This buyer's messages look like a known scam. The assistant stopped; please review."
+    if reason == "human_request":
+        return "The buyer asked to talk to you. The assistant stopped and told them you'll reply."
+    return f"The assistant handed this conversation to you ({reason})."
+
+
+def _auto_resume_due(conversation: Conversation, minutes: int | None, now: datetime) -> bool:
+    """A paused conversation resumes by itself after ``minutes`` of seller silence (off when None)."""
+    if conversation.mode != "paused" or not minutes:
+        return False
+    last_human = max(
+        (t for t in (conversation.paused_at, conversation.last_seller_message_at) if t is not None), default=None
+    )
+    return last_human is not None and (now - last_human).total_seconds() >= minutes * 60
 
 
 # A buyer returning after this long is reminded that they talk to an automated assistant.

@@ -22,6 +22,7 @@ from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.metrics import Metrics
+from accorria_agent.sellers.notifications import notify_seller
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,6 +63,21 @@ class OutboundDelivery:
         for message_id in message_ids:
             await self._deliver_one(tenant_id, message_id, started)
 
+    async def thread_control(self, tenant_id: int, psid: str, action: str) -> None:
+        """Pass the thread to the Page Inbox or take it back; failures are logged, never fatal."""
+        async with transaction(self._factory) as session:
+            tenant = await _tenant(session, tenant_id)
+            if tenant is None or tenant.status != "active":
+                return
+            token = self._cipher.decrypt(tenant.page_access_token_encrypted)
+        try:
+            if action == "pass_thread_control":
+                await self._graph.pass_thread_control(token, psid)
+            elif action == "take_thread_control":
+                await self._graph.take_thread_control(token, psid)
+        except GraphApiError as error:
+            log.warning("thread_control_failed", action=action, error=error.summary())
+
     async def _deliver_one(self, tenant_id: int, message_id: int, started: float) -> None:
         async with transaction(self._factory) as session:
             message = await repo.outbound_message(session, tenant_id, message_id)
@@ -92,6 +108,9 @@ class OutboundDelivery:
                 message.status_reason = refusal[:500]
                 self._metrics.replies_sent.labels(status=message.status).inc()
                 log.info("outbound_not_sent", message_id=message.id, reason=refusal)
+                if message.status == "refused":
+                    await notify_seller(session, tenant_id, conversation.id, "send_refused",
+                                        f"A message was not sent: {refusal}")
                 return
             message.messaging_type = permission.messaging_type
             message.tag = permission.tag
@@ -123,11 +142,13 @@ class OutboundDelivery:
                 if tenant is not None:
                     tenant.status = "needs_reauth"
                     tenant.status_reason = "Page token invalid or expired: reconnect the Page"
+                    await notify_seller(session, tenant_id, None, "needs_reauth", tenant.status_reason)
             elif reason and reason.startswith(ErrorClass.PAGE_RESTRICTED.value):
                 tenant = await _tenant(session, tenant_id)
                 if tenant is not None:
                     tenant.status = "restricted"
                     tenant.status_reason = "Meta restricted this Page's messaging"
+                    await notify_seller(session, tenant_id, None, "restricted", tenant.status_reason)
         self._metrics.replies_sent.labels(status=status).inc()
 
     async def _send_with_retries(
