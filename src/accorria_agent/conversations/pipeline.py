@@ -110,6 +110,9 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
         outbound = []
         for draft in drafts:
             payload: dict[str, Any] = {"source": draft.source}
+            if result.handoff_reason:
+                # The one message that tells the buyer a person will answer goes out despite the handoff.
+                payload["handoff_notice"] = True
             if draft.quick_replies:
                 payload["quick_replies"] = [list(q) for q in draft.quick_replies]
             message = repo.new_outbound(conversation, author="bot", text=draft.text, payload=payload, now=now)

@@ -92,7 +92,7 @@ class OutboundDelivery:
             refusal = None
             if tenant.status != "active":
                 refusal = f"tenant {tenant.status}"
-            elif message.author == "bot" and conversation.mode != "bot":
+            elif message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
                 # Prepared before the seller took over: two voices must never answer the same buyer.
                 refusal = "dropped: the seller has taken over this conversation"
             permission = send_permission(
@@ -186,6 +186,13 @@ class OutboundDelivery:
         spent = asyncio.get_running_loop().time() - started
         if target - spent > 0:
             await asyncio.sleep(target - spent)
+
+
+def _bot_may_speak(mode: str, payload: dict[str, Any]) -> bool:
+    """Takeover is re-checked at send time: only the handoff notice may follow a handoff."""
+    if mode == "bot":
+        return True
+    return mode == "handed_off" and bool(isinstance(payload, dict) and payload.get("handoff_notice"))
 
 
 def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
