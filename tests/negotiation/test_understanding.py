@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -276,10 +275,12 @@ def test_message_like_noise(words: list[str], asking: int | None) -> None:
     ],
 )
 def test_hostile_input_is_bounded(text: str) -> None:
-    start = time.perf_counter()
+    from accorria_agent.negotiation import lexicon
+
     result = understand(text, ASK, SENT)
-    # Only the first lexicon.MAX_CHARS characters are read; generous bound for a loaded CI machine.
-    assert time.perf_counter() - start < 1.0
+    # Only the first lexicon.MAX_CHARS characters are read, so cost is bounded by that prefix
+    # (speed itself is measured by `bench negotiate`, not by a timed test).
+    assert result == understand(text[: lexicon.MAX_CHARS], ASK, SENT)
     assert result.intent in result.intents
 
 
