@@ -76,6 +76,26 @@ def serve(
 
 
 @app.command()
+def worker(
+    until_idle: Annotated[bool, typer.Option(help="Exit once no job is due (batch / benchmark use).")] = False,
+) -> None:
+    """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
+    import asyncio
+
+    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.settings import Settings
+    from accorria_agent.worker import run_worker
+
+    settings = Settings()
+    if settings.accorria_env == "production":
+        problems = settings.problems_for_production()
+        if problems:
+            _fail(problems[0])
+    configure_logging(settings.log_level)
+    asyncio.run(run_worker(settings, stop_after_idle=until_idle))
+
+
+@app.command()
 def demo(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8000,
     data_dir: Annotated[Path, typer.Option(help="Where the SQLite database lives.")] = Path("./data"),

@@ -24,7 +24,9 @@ class InputError(ValueError):
 
 
 def parse_one(
-    text: str, asking_price: float | str | Decimal | None = None, sent_at: datetime | None = None,
+    text: str,
+    asking_price: float | str | Decimal | None = None,
+    sent_at: datetime | None = None,
     timezone: str = DEFAULT_TIMEZONE,
 ) -> dict[str, Any]:
     """Understand one message and return the public JSON object."""

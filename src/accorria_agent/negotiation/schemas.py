@@ -195,6 +195,8 @@ class NegotiationState:
     # Number-less price asks ("can you do better?", "what's your lowest?") since our last concession; the
     # strategy concedes on every other one so that asking repeatedly is no faster than the curve.
     asks_since_concession: int = 0
+    # A walk-away ("no thanks") was already answered with a step since the buyer's last new best offer.
+    walk_away_step_used: bool = False
 
     @property
     def last_counter(self) -> Decimal | None:
@@ -211,6 +213,7 @@ class NegotiationState:
             "lowest_price_asks": self.lowest_price_asks,
             "handed_off": self.handed_off,
             "asks_since_concession": self.asks_since_concession,
+            "walk_away_step_used": self.walk_away_step_used,
         }
 
     @classmethod
@@ -231,6 +234,7 @@ class NegotiationState:
             lowest_price_asks=int(data.get("lowest_price_asks", 0)),
             handed_off=bool(data.get("handed_off", False)),
             asks_since_concession=int(data.get("asks_since_concession", 0)),
+            walk_away_step_used=bool(data.get("walk_away_step_used", False)),
         )
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: simulated buyers against the real negotiation pipeline, with figures worth comparing."""
