@@ -69,8 +69,8 @@ def postgres_database() -> Iterator[str]:
 
 
 TABLES = (
-    "jobs, seller_notifications, messenger_messages, messenger_conversations, messenger_events_log, webhook_deliveries, "
-    "listings, messenger_settings, messenger_tenants, sellers"
+    "jobs, seller_notifications, messenger_messages, messenger_conversations, messenger_events_log, "
+    "webhook_deliveries, listings, messenger_settings, messenger_tenants, sellers"
 )
 
 

@@ -71,7 +71,9 @@ class SimHarness:
 
     async def conversation(self, psid: str) -> Conversation:
         async with self.runtime.session_factory() as session:
-            row = (await session.execute(select(Conversation).where(Conversation.buyer_psid == psid))).scalar_one()
+            row = (
+                await session.execute(select(Conversation).where(Conversation.buyer_psid == psid))
+            ).scalar_one()
             return row
 
     async def messages(self, psid: str) -> list[Message]:
@@ -85,7 +87,9 @@ class SimHarness:
 
 @asynccontextmanager
 async def sim_harness(
-    make_settings: Callable[..., Settings], database_url: str, listing: dict[str, Any] | None = None,
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    listing: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[SimHarness]:
     lazy = _LazyApp()

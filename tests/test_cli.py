@@ -12,8 +12,12 @@ from accorria_agent import __version__
 
 def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "accorria_agent.cli", *args], input=stdin, capture_output=True, text=True,
-        timeout=120, cwd=cwd,
+        [sys.executable, "-m", "accorria_agent.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
     )
 
 
@@ -48,8 +52,14 @@ def test_parse_stdin_answers_every_line_in_order_and_survives_bad_lines() -> Non
         json.dumps({"text": "would you take 9k?", "asking_price": 12500}),
         "this is not json",
         json.dumps({"text": 42}),
-        json.dumps({"text": "can you do tomorrow at 5?", "asking_price": 12500,
-                    "sent_at": "2026-11-26T10:00:00-05:00", "timezone": "America/Detroit"}),
+        json.dumps(
+            {
+                "text": "can you do tomorrow at 5?",
+                "asking_price": 12500,
+                "sent_at": "2026-11-26T10:00:00-05:00",
+                "timezone": "America/Detroit",
+            }
+        ),
         json.dumps(["a", "list"]),
         json.dumps({"text": "send me the 6 digit code google sent you", "asking_price": 9000}),
         json.dumps({"text": "hi", "asking_price": "abc"}),
@@ -79,6 +89,17 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     import sqlite3
 
-    tables = {row[0] for row in sqlite3.connect(db).execute("select name from sqlite_master where type='table'")}
-    assert {"sellers", "listings", "messenger_tenants", "messenger_conversations", "messenger_messages",
-            "messenger_settings", "messenger_events_log", "webhook_deliveries", "jobs"} <= tables
+    tables = {
+        row[0] for row in sqlite3.connect(db).execute("select name from sqlite_master where type='table'")
+    }
+    assert {
+        "sellers",
+        "listings",
+        "messenger_tenants",
+        "messenger_conversations",
+        "messenger_messages",
+        "messenger_settings",
+        "messenger_events_log",
+        "webhook_deliveries",
+        "jobs",
+    } <= tables

@@ -34,7 +34,9 @@ def test_each_missing_secret_is_named(name: str) -> None:
 
 
 def test_placeholders_are_refused() -> None:
-    problems = Settings(_env_file=None, **{**GOOD, "FACEBOOK_APP_SECRET": "changeme"}).problems_for_production()
+    problems = Settings(
+        _env_file=None, **{**GOOD, "FACEBOOK_APP_SECRET": "changeme"}
+    ).problems_for_production()
     assert problems == ["FACEBOOK_APP_SECRET is a known placeholder; set it in the environment"]
 
 
@@ -50,13 +52,23 @@ def test_database_urls_get_async_drivers() -> None:
 
 
 def test_serve_refuses_to_start_without_secrets(tmp_path: os.PathLike[str]) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FACEBOOK_", "JWT_", "ENCRYPTION_", "DATABASE_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FACEBOOK_", "JWT_", "ENCRYPTION_", "DATABASE_"))
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "accorria_agent.cli", "serve"], env=env, cwd=tmp_path,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "accorria_agent.cli", "serve"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == ["error: FACEBOOK_APP_ID is missing; set it in the environment"]
+    assert result.stderr.strip().splitlines() == [
+        "error: FACEBOOK_APP_ID is missing; set it in the environment"
+    ]
 
 
 def test_tokens_round_trip_and_rotate() -> None:

@@ -16,7 +16,9 @@ from tests.fakes.graph import FakeGraph
 from tests.helpers import PAGE_TOKEN, delivery, harness, seed, text_event
 
 
-async def test_another_sellers_ids_read_nothing(database_url: str, make_settings: Callable[..., Settings]) -> None:
+async def test_another_sellers_ids_read_nothing(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
     graph = FakeGraph()
     async with harness(make_settings(DATABASE_URL=database_url), graph.transport) as h:
         other_tenant, _ = await seed(h.runtime, page_id="555000")
@@ -31,8 +33,14 @@ async def test_another_sellers_ids_read_nothing(database_url: str, make_settings
             assert await repo.conversation_by_id(session, h.tenant_id, conv_b.id) is None
             assert await repo.conversation_for(session, h.tenant_id, "222") is None
             leaked = (
-                await session.execute(tenant_select(Message, h.tenant_id).where(Message.conversation_id == conv_b.id))
-            ).scalars().all()
+                (
+                    await session.execute(
+                        tenant_select(Message, h.tenant_id).where(Message.conversation_id == conv_b.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
             assert leaked == []
             own = (await session.execute(tenant_select(Message, h.tenant_id))).scalars().all()
             assert own and all(m.tenant_id == h.tenant_id for m in own)
@@ -48,9 +56,13 @@ def test_tenant_select_refuses_models_without_tenant() -> None:
         tenant_select(Conversation, "1")  # type: ignore[arg-type]
 
 
-async def test_page_tokens_are_stored_encrypted(database_url: str, make_settings: Callable[..., Settings]) -> None:
+async def test_page_tokens_are_stored_encrypted(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
     async with harness(make_settings(DATABASE_URL=database_url), FakeGraph().transport) as h:
         async with h.runtime.session_factory() as session:
-            stored = (await session.execute(select(MessengerTenant.page_access_token_encrypted))).scalars().all()
+            stored = (
+                (await session.execute(select(MessengerTenant.page_access_token_encrypted))).scalars().all()
+            )
         assert stored and all(PAGE_TOKEN not in value for value in stored)
         assert h.runtime.cipher.decrypt(stored[0]) == PAGE_TOKEN

@@ -1,2 +1,3 @@
 """Accorria Messenger Agent."""
+
 __version__ = "0.1.0"

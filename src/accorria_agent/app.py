@@ -11,7 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.messenger.routes import router as webhook_router
+from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.runtime import Runtime
 
 
@@ -30,7 +32,9 @@ def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
 
     app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
+    app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
+    app.include_router(dashboard_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

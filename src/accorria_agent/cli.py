@@ -77,7 +77,9 @@ def serve(
 
 @app.command()
 def worker(
-    until_idle: Annotated[bool, typer.Option(help="Exit once no job is due (batch / benchmark use).")] = False,
+    until_idle: Annotated[
+        bool, typer.Option(help="Exit once no job is due (batch / benchmark use).")
+    ] = False,
 ) -> None:
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
     import asyncio
@@ -165,13 +167,9 @@ def bench_negotiate(
 
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point: usage errors print one line and exit with code 2."""
+    # Typer vendors Click; its usage errors come from that vendored copy.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
     from typer.main import get_command
-
-    # Typer vendors Click; its exception base lives in a private module, so look it up defensively.
-    try:
-        from typer._click.exceptions import ClickException, NoArgsIsHelpError
-    except ImportError:  # pragma: no cover - older Typer on real Click
-        from click.exceptions import ClickException, NoArgsIsHelpError  # type: ignore[no-redef]
 
     command = get_command(app)
     try:

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from accorria_agent.app import create_app
+from accorria_agent.dashboard.auth import dashboard_link
 from accorria_agent.db.engine import create_engine, create_session_factory, transaction
 from accorria_agent.db.migrate import upgrade
 from accorria_agent.sellers import service as sellers
@@ -45,6 +47,7 @@ class DemoSecrets:
     verify_token: str
     encryption_key: str
     page_token: str
+    jwt_secret: str
 
 
 def load_listing(path: Path | None) -> ListingSpec:
@@ -77,13 +80,16 @@ def demo_secrets(data_dir: Path) -> tuple[DemoSecrets, bool]:
     if stored_path.exists():
         stored = json.loads(stored_path.read_text())
     generated = not stored
-    if generated:
+    # Data directories made before the seller dashboard lack only the JWT secret: add it, keep the rest.
+    if generated or "jwt_secret" not in stored:
         stored = {
             "app_id": str(secrets.randbelow(10**15) + 10**15),
             "app_secret": secrets.token_hex(16),
             "verify_token": secrets.token_urlsafe(16),
             "encryption_key": Fernet.generate_key().decode(),
             "page_token": "EAAdemo" + secrets.token_urlsafe(24),
+            "jwt_secret": secrets.token_urlsafe(32),
+            **stored,
         }
         data_dir.mkdir(parents=True, exist_ok=True)
         stored_path.write_text(json.dumps(stored))
@@ -96,6 +102,7 @@ def demo_secrets(data_dir: Path) -> tuple[DemoSecrets, bool]:
             verify_token=env.get("FACEBOOK_VERIFY_TOKEN") or stored["verify_token"],
             encryption_key=env.get("ENCRYPTION_KEY") or stored["encryption_key"],
             page_token=stored["page_token"],
+            jwt_secret=env.get("JWT_SECRET") or stored["jwt_secret"],
         ),
         generated,
     )
@@ -115,7 +122,11 @@ async def seed_demo(settings: Settings, spec: ListingSpec, page_token: str, repl
             if tenant is None:
                 seller = await sellers.create_seller(session, "Demo Seller", "demo@accorria.example")
                 tenant = await sellers.connect_page(
-                    session, cipher, seller, page_id=DEMO_PAGE_ID, page_name=DEMO_PAGE_NAME,
+                    session,
+                    cipher,
+                    seller,
+                    page_id=DEMO_PAGE_ID,
+                    page_name=DEMO_PAGE_NAME,
                     page_access_token=page_token,
                 )
                 return (await sellers.add_listing(session, seller, tenant, spec)).id
@@ -123,11 +134,16 @@ async def seed_demo(settings: Settings, spec: ListingSpec, page_token: str, repl
             tenant.page_access_token_encrypted = cipher.encrypt(page_token)
             tenant.status = "active"
             current = (
-                await session.execute(
-                    select(Listing).where(Listing.tenant_id == tenant.id, Listing.status == "active")
-                    .order_by(Listing.id.desc())
+                (
+                    await session.execute(
+                        select(Listing)
+                        .where(Listing.tenant_id == tenant.id, Listing.status == "active")
+                        .order_by(Listing.id.desc())
+                    )
                 )
-            ).scalars().first()
+                .scalars()
+                .first()
+            )
             if current is not None and not replace_listing:
                 return current.id
             if current is not None:
@@ -165,6 +181,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         FACEBOOK_VERIFY_TOKEN=demo.verify_token,
         FACEBOOK_GRAPH_URL=f"{base}/graph",
         ENCRYPTION_KEY=demo.encryption_key,
+        JWT_SECRET=demo.jwt_secret,
         OPENAI_API_KEY=os.environ.get("OPENAI_API_KEY", ""),
         OPENAI_BASE_URL=os.environ.get("OPENAI_BASE_URL", ""),
         OPENAI_MODEL=os.environ.get("OPENAI_MODEL", "gpt-4o-mini"),
@@ -174,7 +191,9 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     )
     configure_logging(settings.log_level, json_output=False)
     upgrade(settings.effective_database_url)
-    listing_id = asyncio.run(seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None))
+    listing_id = asyncio.run(
+        seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None)
+    )
 
     runtime = build_runtime(settings)
     simulator = Simulator(
@@ -202,9 +221,13 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         print(f"  FACEBOOK_VERIFY_TOKEN={demo.verify_token}")
     print(f"  Buyer chat (simulator):   {base}/simulator/")
     print(f"  Seller's Page Inbox:      {base}/simulator/inbox")
+    link = asyncio.run(dashboard_link(settings, base, DEMO_PAGE_ID, timedelta(days=1)))
+    print(f"  Seller dashboard:         {link or '(set JWT_SECRET to 32+ characters to enable it)'}")
     print(f"  Simulator JSON API:       {base}/simulator/api/state")
     print(f"  Webhook:                  {base}/webhook")
     print(f"  Health:                   {base}/healthz")
-    print(f"  Listing #{listing_id}: {spec.year} {spec.make} {spec.model}, asking ${spec.asking_price:,.0f}"
-          f"{' (fast: no delays)' if fast else ''}")
+    print(
+        f"  Listing #{listing_id}: {spec.year} {spec.make} {spec.model}, asking ${spec.asking_price:,.0f}"
+        f"{' (fast: no delays)' if fast else ''}"
+    )
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")

@@ -114,7 +114,9 @@ def default_composer(settings: Settings) -> ReplyComposer:
     from accorria_agent.negotiation.llm import LlmPhraser
 
     client = AsyncOpenAI(api_key=key, base_url=settings.openai_base_url or None)
-    return NegotiationComposer(LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds))
+    return NegotiationComposer(
+        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds)
+    )
 
 
 def _register_tasks(runtime: Runtime) -> None:

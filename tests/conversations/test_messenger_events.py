@@ -7,9 +7,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Message
 from accorria_agent.db.engine import transaction
-from accorria_agent.conversations import repository as repo
 from accorria_agent.messenger.models import EventLog
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import SellerNotification
@@ -20,7 +20,9 @@ from tests.sim_harness import sim_harness
 Make = Callable[..., Settings]
 
 
-async def test_seller_typing_in_page_inbox_pauses_the_bot_for_that_buyer(database_url: str, make_settings: Make) -> None:
+async def test_seller_typing_in_page_inbox_pauses_the_bot_for_that_buyer(
+    database_url: str, make_settings: Make
+) -> None:
     async with sim_harness(make_settings, database_url) as h:
         await h.say("1001", "hi is it available?")
         assert len(h.sent_texts("1001")) == 1
@@ -61,7 +63,9 @@ async def test_talk_to_the_seller_hands_off_once(database_url: str, make_setting
         assert "seller" in texts[1].lower()
         conversation = await h.conversation("1004")
         assert conversation.mode == "handed_off"
-        assert any(e.path.endswith("/pass_thread_control") for e in h.sim.state.sent) or h.sim.state.thread("1004")
+        assert any(e.path.endswith("/pass_thread_control") for e in h.sim.state.sent) or h.sim.state.thread(
+            "1004"
+        )
         async with h.runtime.session_factory() as session:
             notes = (await session.execute(select(SellerNotification))).scalars().all()
         assert [n.kind for n in notes] == ["handoff"]
@@ -71,7 +75,9 @@ async def test_talk_to_the_seller_hands_off_once(database_url: str, make_setting
 
 async def test_a_scam_is_warned_and_handed_to_the_seller(database_url: str, make_settings: Make) -> None:
     async with sim_harness(make_settings, database_url) as h:
-        await h.say("1005", "I will send a cashier's check for more, my shipper picks it up, refund the difference")
+        await h.say(
+            "1005", "I will send a cashier's check for more, my shipper picks it up, refund the difference"
+        )
         texts = h.sent_texts("1005")
         assert len(texts) == 1
         conversation = await h.conversation("1005")
@@ -90,8 +96,9 @@ async def test_a_reply_prepared_in_the_window_but_sent_after_it_closed_is_refuse
         async with transaction(h.runtime.session_factory) as session:
             conversation = await repo.conversation_for(session, h.tenant_id, "1006")
             assert conversation is not None
-            late = repo.new_outbound(conversation, author="bot", text="Still interested?", payload={},
-                                     now=h.runtime.clock())
+            late = repo.new_outbound(
+                conversation, author="bot", text="Still interested?", payload={}, now=h.runtime.clock()
+            )
             session.add(late)
             await session.flush()
             late_id = late.id
@@ -106,7 +113,9 @@ async def test_a_reply_prepared_in_the_window_but_sent_after_it_closed_is_refuse
         assert [n.kind for n in notes] == ["send_refused"]
 
 
-async def test_reads_deliveries_reactions_and_edits_update_what_is_stored(database_url: str, make_settings: Make) -> None:
+async def test_reads_deliveries_reactions_and_edits_update_what_is_stored(
+    database_url: str, make_settings: Make
+) -> None:
     async with sim_harness(make_settings, database_url) as h:
         await h.say("1007", "is it available?")
         await h.sim.buyer_event("1007", "delivery", {})
@@ -139,7 +148,9 @@ async def test_a_like_gets_no_reply_and_a_photo_gets_one(database_url: str, make
         assert len(h.sent_texts("1008")) == 1
         stored = await h.messages("1008")
         assert stored[-1].author == "buyer" and stored[-1].payload.get("sticker_id") == 369239263222822
-        await h.say("1008", None, attachments=[{"type": "image", "payload": {"url": "https://example.com/a.jpg"}}])
+        await h.say(
+            "1008", None, attachments=[{"type": "image", "payload": {"url": "https://example.com/a.jpg"}}]
+        )
         assert len(h.sent_texts("1008")) == 2
 
 
@@ -156,17 +167,22 @@ async def test_an_m_me_referral_attaches_the_listing(database_url: str, make_set
         assert any("listing not found" in (o or "") for o in outcomes)
 
 
-async def test_a_page_we_do_not_serve_is_ignored_and_the_rest_processed(database_url: str, make_settings: Make) -> None:
+async def test_a_page_we_do_not_serve_is_ignored_and_the_rest_processed(
+    database_url: str, make_settings: Make
+) -> None:
     async with sim_harness(make_settings, database_url) as h:
         ours = delivery(text_event("1011", "hello"))
         foreign = delivery(text_event("1012", "hello", page_id="999"), page_id="999")
         body = {"object": "page", "entry": ours["entry"] + foreign["entry"]}
-        from accorria_agent.messenger.signature import sign
         import json
+
+        from accorria_agent.messenger.signature import sign
 
         raw = json.dumps(body).encode()
         secret = h.runtime.settings.facebook_app_secret.get_secret_value()
-        response = await h.client.post("/webhook", content=raw, headers={"X-Hub-Signature-256": sign(raw, secret)})
+        response = await h.client.post(
+            "/webhook", content=raw, headers={"X-Hub-Signature-256": sign(raw, secret)}
+        )
         assert response.status_code == 200
         await h.settle()
         async with h.runtime.session_factory() as session:
@@ -175,7 +191,9 @@ async def test_a_page_we_do_not_serve_is_ignored_and_the_rest_processed(database
         assert events["1011"].startswith("stored")
 
 
-async def test_an_invalid_token_pauses_the_tenant_and_keeps_messages(database_url: str, make_settings: Make) -> None:
+async def test_an_invalid_token_pauses_the_tenant_and_keeps_messages(
+    database_url: str, make_settings: Make
+) -> None:
     async with sim_harness(make_settings, database_url) as h:
         await h.client.post("/simulator/api/faults", json={"error_rate": 1.0, "kinds": ["190"]})
         await h.say("1013", "hello")
@@ -194,7 +212,9 @@ async def test_an_invalid_token_pauses_the_tenant_and_keeps_messages(database_ur
 async def test_transient_send_errors_are_retried(database_url: str, make_settings: Make) -> None:
     async with sim_harness(make_settings, database_url) as h:
         h.runtime.delivery._retry_base = 0.01  # keep the test fast; the schedule is exercised, not the wait
-        await h.client.post("/simulator/api/faults", json={"error_rate": 0.5, "kinds": ["5xx", "613"], "seed": 3})
+        await h.client.post(
+            "/simulator/api/faults", json={"error_rate": 0.5, "kinds": ["5xx", "613"], "seed": 3}
+        )
         for n in range(6):
             await h.say(str(1100 + n), "hello")
         delivered = sum(1 for n in range(6) if h.sent_texts(str(1100 + n)))

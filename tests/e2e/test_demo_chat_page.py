@@ -31,11 +31,15 @@ def test_a_message_typed_in_the_chat_page_gets_the_agents_reply(demo_server: str
 def test_the_json_api_round_trip(demo_server: str) -> None:
     state = httpx.get(f"{demo_server}/simulator/api/state", timeout=5).json()
     assert state["page_id"] and state["listing_id"]
-    answer = httpx.post(f"{demo_server}/simulator/api/buyers/9001/messages", json={"text": "hello"}, timeout=10)
+    answer = httpx.post(
+        f"{demo_server}/simulator/api/buyers/9001/messages", json={"text": "hello"}, timeout=10
+    )
     assert answer.json()["status"] == 200
     requests: list[dict[str, Any]] = []
     for _ in range(100):
-        requests = httpx.get(f"{demo_server}/simulator/api/sent", params={"recipient": "9001"}, timeout=5).json()
+        requests = httpx.get(
+            f"{demo_server}/simulator/api/sent", params={"recipient": "9001"}, timeout=5
+        ).json()
         if requests:
             break
         time.sleep(0.1)

@@ -83,8 +83,9 @@ async def test_jobs_due_while_stopped_run_after_a_restart(database_url: str) -> 
     await _defer(first, engine, [JobRequest("t", {"name": "due"})])
     async with engine.begin() as connection:
         await first.defer_many(connection, [JobRequest("t", {"name": "was-running"})])
-        await connection.execute(Job.__table__.update().where(Job.args["name"].as_string() == "was-running")
-                                 .values(status="doing"))
+        await connection.execute(
+            Job.__table__.update().where(Job.args["name"].as_string() == "was-running").values(status="doing")
+        )
     second = EmbeddedJobQueue(create_session_factory(engine), registry, poll_interval=0.05)
     await second.start()
     await second.wait_idle()
@@ -108,7 +109,9 @@ async def test_failed_jobs_are_retried_then_marked_failed(database_url: str) -> 
     registry = TaskRegistry()
     registry.register("flaky", flaky)
     registry.register("broken", broken)
-    queue, engine = _queue(database_url, registry, retry_base_seconds=0.01, max_attempts=3, poll_interval=0.02)
+    queue, engine = _queue(
+        database_url, registry, retry_base_seconds=0.01, max_attempts=3, poll_interval=0.02
+    )
     await queue.start()
     await _defer(queue, engine, [JobRequest("flaky", {}), JobRequest("broken", {})])
     await queue.wait_idle()

@@ -82,7 +82,12 @@ async def run_closed_loop(
 
 
 async def run_open_loop(
-    host: str, port: int, requests: Sequence[bytes], rate: float, connections: int = 64, timeout: float = 120.0
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    rate: float,
+    connections: int = 64,
+    timeout: float = 120.0,
 ) -> LoadResult:
     """Send at a fixed ``rate`` (requests/s) regardless of answers; latency includes any queueing."""
     result = LoadResult()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import itertools
 import os
+import uuid
 
 import httpx
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from accorria_agent.app import create_app
 from accorria_agent.crypto import TokenCipher
@@ -43,10 +44,27 @@ def bare_app() -> FastAPI:
 
 
 _sent = itertools.count(1)
+# Message ids must stay unique across the benchmark's server processes (they share one database).
+_RUN = uuid.uuid4().hex[:8]
+
+
+def graph_app() -> FastAPI:
+    """A stand-in Graph API that accepts every send (the worker's Send API calls go here)."""
+    app = FastAPI()
+
+    @app.post("/{version}/me/messages")
+    async def send(version: str, request: Request) -> Response:
+        body = await request.json()
+        recipient = str(body.get("recipient", {}).get("id", ""))
+        if "sender_action" in body:
+            return JSONResponse({"recipient_id": recipient})
+        return JSONResponse({"recipient_id": recipient, "message_id": f"m_bench_{_RUN}_{next(_sent)}"})
+
+    return app
 
 
 def _graph_ok(request: httpx.Request) -> httpx.Response:
-    return httpx.Response(200, json={"recipient_id": "x", "message_id": f"m_bench_{next(_sent)}"})
+    return httpx.Response(200, json={"recipient_id": "x", "message_id": f"m_bench_{_RUN}_{next(_sent)}"})
 
 
 async def seed_bench_tenant(settings: Settings) -> None:
@@ -56,8 +74,13 @@ async def seed_bench_tenant(settings: Settings) -> None:
     async with transaction(create_session_factory(engine)) as session:
         seller = await sellers.create_seller(session, "Bench Seller")
         tenant = await sellers.connect_page(
-            session, cipher, seller, page_id=BENCH_PAGE_ID, page_name="Bench",
-            page_access_token="bench-token", human_like_delays=False,
+            session,
+            cipher,
+            seller,
+            page_id=BENCH_PAGE_ID,
+            page_name="Bench",
+            page_access_token="bench-token",
+            human_like_delays=False,
         )
         await sellers.add_listing(session, seller, tenant, ListingSpec.model_validate(DEMO_LISTING))
     await engine.dispose()

@@ -59,7 +59,11 @@ def _touch_window(conversation: Conversation, at: datetime) -> None:
 
 
 async def apply_event(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     """Dispatch on the event kind; unknown kinds are recorded and otherwise ignored."""
     handler = _HANDLERS.get(event.kind)
@@ -71,7 +75,9 @@ async def apply_event(
 def attachment_kinds(attachments: Any) -> list[str]:
     """Attachment types, counting one sticker once (during Meta's 2026 transition a sticker can arrive
     as both an ``image`` and a ``sticker`` attachment)."""
-    kinds = [str(_dict(a).get("type", "unknown")) for a in attachments] if isinstance(attachments, list) else []
+    kinds = (
+        [str(_dict(a).get("type", "unknown")) for a in attachments] if isinstance(attachments, list) else []
+    )
     if "sticker" in kinds:
         kinds = [k for k in kinds if k != "image"]
     return list(dict.fromkeys(kinds))
@@ -92,7 +98,11 @@ async def _attach_listing(
 
 
 async def _on_message(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     raw = _dict(event.payload.get("message"))
     mid = str(raw.get("mid") or "")[:255] or None
@@ -142,12 +152,18 @@ async def _on_message(
         return ApplyResult(outcome="stored: empty message" + outcome_extra)
     return ApplyResult(
         outcome="stored: message" + outcome_extra,
-        buyer_input=BuyerInput(text=(text or "")[:MAX_STORED_TEXT], sent_at=sent_at, quick_reply_payload=qr_payload),
+        buyer_input=BuyerInput(
+            text=(text or "")[:MAX_STORED_TEXT], sent_at=sent_at, quick_reply_payload=qr_payload
+        ),
     )
 
 
 async def _on_echo(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     raw = _dict(event.payload.get("message"))
     mid = str(raw.get("mid") or "")[:255] or None
@@ -188,17 +204,27 @@ async def _on_echo(
         conversation.mode = "paused"
         conversation.paused_reason = "seller replied from the Page Inbox"
         conversation.paused_at = _ts(event)
-        await notify_seller(session, tenant.id, conversation.id, "paused",
-                            "You replied to this buyer, so the assistant is paused for them.")
+        await notify_seller(
+            session,
+            tenant.id,
+            conversation.id,
+            "paused",
+            "You replied to this buyer, so the assistant is paused for them.",
+        )
     return ApplyResult(outcome="echo: human reply, bot paused")
 
 
 async def _on_postback(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     raw = _dict(event.payload.get("postback"))
     payload = raw.get("payload")
-    title = raw.get("title") if isinstance(raw.get("title"), str) else ""
+    title_value = raw.get("title")
+    title = title_value if isinstance(title_value, str) else ""
     sent_at = _ts(event)
     _touch_window(conversation, sent_at)
     extra = ""
@@ -226,17 +252,31 @@ async def _on_postback(
 
 
 async def _on_referral(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
-    return ApplyResult(outcome=await _attach_listing(session, tenant, conversation, _dict(event.payload.get("referral"))))
+    return ApplyResult(
+        outcome=await _attach_listing(session, tenant, conversation, _dict(event.payload.get("referral")))
+    )
 
 
 async def _on_status(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     status = "delivered" if event.kind == "delivery" else "read"
     raw = _dict(event.payload.get(event.kind))
-    mids = [str(m) for m in raw.get("mids", []) if isinstance(m, str)] if isinstance(raw.get("mids"), list) else []
+    mids = (
+        [str(m) for m in raw.get("mids", []) if isinstance(m, str)]
+        if isinstance(raw.get("mids"), list)
+        else []
+    )
     watermark = raw.get("watermark")
     mark = datetime.fromtimestamp(watermark / 1000.0, tz=UTC) if isinstance(watermark, int | float) else None
     changed = await repo.mark_delivered(session, tenant.id, conversation.id, mids, mark, status)
@@ -244,10 +284,16 @@ async def _on_status(
 
 
 async def _on_reaction(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     raw = _dict(event.payload.get("reaction"))
-    target = await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None
+    target = (
+        await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None
+    )
     if target is None:
         return ApplyResult(outcome="reaction: message not found")
     reactions = dict(_dict(target.payload.get("reactions")))
@@ -260,10 +306,16 @@ async def _on_reaction(
 
 
 async def _on_edit(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     raw = _dict(event.payload.get("message_edit"))
-    target = await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None
+    target = (
+        await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None
+    )
     if target is None:
         return ApplyResult(outcome="edit: message not found")
     history = list(target.payload.get("previous_texts", [])) if isinstance(target.payload, dict) else []
@@ -275,7 +327,11 @@ async def _on_edit(
 
 
 async def _on_handover(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     ours = runtime.settings.facebook_app_id
     raw = _dict(event.payload.get(event.kind))
@@ -312,7 +368,11 @@ def _resume(conversation: Conversation) -> None:
 
 
 async def _recorded(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation, event: EventLog
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    event: EventLog,
 ) -> ApplyResult:
     return ApplyResult(outcome=f"recorded: {event.kind}")
 

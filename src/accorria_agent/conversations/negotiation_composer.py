@@ -14,6 +14,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 import structlog
 
@@ -50,13 +51,13 @@ PAYLOAD_INTENTS: dict[str, Intent] = {
 }
 
 
-def seller_rules(listing: object) -> SellerRules:
+def seller_rules(listing: Any) -> SellerRules:
     """The seller's rules from a listing row (duck-typed so the pure code needs no ORM import)."""
     threshold = getattr(listing, "auto_accept_threshold", None)
     tone = str(getattr(listing, "response_tone", "friendly"))
     return SellerRules(
-        asking_price=Decimal(getattr(listing, "asking_price")),
-        price_floor=Decimal(getattr(listing, "price_floor")),
+        asking_price=Decimal(listing.asking_price),
+        price_floor=Decimal(listing.price_floor),
         auto_accept_threshold=Decimal(threshold) if threshold is not None else None,
         max_concessions=int(getattr(listing, "max_concessions", 3)),
         response_tone=Tone(tone) if tone in Tone._value2member_map_ else Tone.FRIENDLY,
@@ -75,8 +76,13 @@ def understand_turn(inputs: list[BuyerInput], asking: Decimal, timezone: str) ->
             make_offer = True
             continue
         if mapped is not None:
-            parts.append(Understanding(intent=mapped, intents=(mapped,),
-                                       vehicle_topics=("features",) if mapped is Intent.VEHICLE_QUESTION else ()))
+            parts.append(
+                Understanding(
+                    intent=mapped,
+                    intents=(mapped,),
+                    vehicle_topics=("features",) if mapped is Intent.VEHICLE_QUESTION else (),
+                )
+            )
             continue
         if item.text.strip():
             parts.append(understand(item.text, asking, item.sent_at, timezone))
@@ -113,8 +119,11 @@ class NegotiationComposer:
 
     async def compose(self, context: TurnContext) -> TurnResult:
         if context.listing is None or context.rules is None:
-            return TurnResult(drafts=[Draft(text=NEUTRAL_REPLY)], state=context.state,
-                              handoff_reason="no active listing for this Page")
+            return TurnResult(
+                drafts=[Draft(text=NEUTRAL_REPLY)],
+                state=context.state,
+                handoff_reason="no active listing for this Page",
+            )
         rules = seller_rules(context.rules)
         listing = context.listing
         state = NegotiationState.from_json(context.state)
@@ -122,7 +131,8 @@ class NegotiationComposer:
         if make_offer and understood.intent in (Intent.OTHER, Intent.GREETING):
             standing = standing_price(rules, state)
             decision = Decision(
-                action=ActionKind.ASK_OFFER, amount=standing,
+                action=ActionKind.ASK_OFFER,
+                amount=standing,
                 allowed_amounts=allowed_amounts(rules, state, standing),
             )
             new_state = state
@@ -133,14 +143,22 @@ class NegotiationComposer:
         handoff = None
         if decision.action in (ActionKind.HANDOFF, ActionKind.WARN_SCAM):
             handoff = decision.handoff_reason or decision.action.value
-        log.info("turn_decided", conversation_id=context.conversation_id, action=decision.action.value,
-                 intent=understood.intent.value, source=source)
+        log.info(
+            "turn_decided",
+            conversation_id=context.conversation_id,
+            action=decision.action.value,
+            intent=understood.intent.value,
+            source=source,
+        )
         return TurnResult(
             drafts=[Draft(text=text, quick_replies=quick_replies, source=source)],
             state=new_state.to_json(),
             handoff_reason=handoff,
-            decision={"action": decision.action.value, "amount": None if decision.amount is None
-                      else str(decision.amount), "intent": understood.intent.value},
+            decision={
+                "action": decision.action.value,
+                "amount": None if decision.amount is None else str(decision.amount),
+                "intent": understood.intent.value,
+            },
         )
 
     async def _phrase(

@@ -101,16 +101,16 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             timezone=runtime.settings.default_timezone,
             now=now,
         )
-        result = await runtime.composer.compose(context)
-        conversation.negotiation_state = result.state
-        drafts = list(result.drafts)
+        turn = await runtime.composer.compose(context)
+        conversation.negotiation_state = turn.state
+        drafts = list(turn.drafts)
         if drafts and _needs_disclosure(conversation, now):
             drafts[0] = drafts[0].with_prefix(settings.disclosure_text)
             conversation.disclosed_at = now
         outbound = []
         for draft in drafts:
             payload: dict[str, Any] = {"source": draft.source}
-            if result.handoff_reason:
+            if turn.handoff_reason:
                 # The one message that tells the buyer a person will answer goes out despite the handoff.
                 payload["handoff_notice"] = True
             if draft.quick_replies:
@@ -118,12 +118,12 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             message = repo.new_outbound(conversation, author="bot", text=draft.text, payload=payload, now=now)
             session.add(message)
             outbound.append(message)
-        if result.handoff_reason:
+        if turn.handoff_reason:
             conversation.mode = "handed_off"
-            conversation.paused_reason = result.handoff_reason[:200]
+            conversation.paused_reason = turn.handoff_reason[:200]
             conversation.paused_at = now
-            kind = "scam" if result.handoff_reason == "scam" else "handoff"
-            await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(result.handoff_reason))
+            kind = "scam" if turn.handoff_reason == "scam" else "handoff"
+            await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
             outcome.graph_actions.append("pass_thread_control")
         await session.flush()
         outcome.outbound_ids = [m.id for m in outbound]
@@ -148,7 +148,8 @@ def _auto_resume_due(conversation: Conversation, minutes: int | None, now: datet
     if conversation.mode != "paused" or not minutes:
         return False
     last_human = max(
-        (t for t in (conversation.paused_at, conversation.last_seller_message_at) if t is not None), default=None
+        (t for t in (conversation.paused_at, conversation.last_seller_message_at) if t is not None),
+        default=None,
     )
     return last_human is not None and (now - last_human).total_seconds() >= minutes * 60
 

@@ -19,7 +19,7 @@ class TenantOwned(Protocol):
 ModelT = TypeVar("ModelT")
 
 
-def tenant_select(model: type[ModelT], tenant_id: int) -> Select[tuple[ModelT]]:
+def tenant_select(model: type[ModelT], tenant_id: int) -> Select[ModelT]:
     """``SELECT model WHERE model.tenant_id = :tenant_id`` — the only way to start a tenant-data query."""
     column = getattr(model, "tenant_id", None)
     if not isinstance(column, InstrumentedAttribute):

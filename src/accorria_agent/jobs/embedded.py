@@ -12,7 +12,7 @@ import random
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from accorria_agent.db.base import utcnow
@@ -53,39 +53,16 @@ class EmbeddedJobQueue:
         """Insert jobs in the caller's transaction, skipping those whose queueing lock is already waiting."""
         if not requests:
             return 0
-        wanted_locks = {r.queueing_lock for r in requests if r.queueing_lock}
+        locks = _queueing_locks(requests)
         waiting: set[str] = set()
-        if wanted_locks:
-            rows = await connection.execute(
-                select(Job.queueing_lock).where(
-                    Job.status == "todo", Job.queueing_lock.in_(sorted(wanted_locks))
-                )
-            )
-            waiting = {row[0] for row in rows}
-        now = utcnow()
-        rows_to_add: list[dict[str, object]] = []
-        for request in requests:
-            if request.queueing_lock:
-                if request.queueing_lock in waiting:
-                    continue
-                waiting.add(request.queueing_lock)
-            rows_to_add.append(
-                {
-                    "task": request.task,
-                    "args": request.args,
-                    "lock": request.lock,
-                    "queueing_lock": request.queueing_lock,
-                    "status": "todo",
-                    "scheduled_at": now + timedelta(seconds=request.delay_seconds),
-                    "attempts": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
-        if rows_to_add:
+        if locks:
+            rows = await connection.execute(_waiting_locks_query(locks))
+            waiting = {str(row[0]) for row in rows}
+        new_rows = _job_rows(requests, waiting)
+        if new_rows:
             # Core insert: the intake defers hundreds of jobs per commit and the ORM unit of work is slow.
-            await connection.execute(insert(Job.__table__), rows_to_add)
-        return len(rows_to_add)
+            await connection.execute(insert(Job), new_rows)
+        return len(new_rows)
 
     def notify(self) -> None:
         self._wakeup.set()
@@ -218,3 +195,37 @@ class EmbeddedJobQueue:
                     delay = backoff * (0.5 + random.random())  # jitter spreads retries
                     values["scheduled_at"] = utcnow() + timedelta(seconds=delay)
             await session.execute(update(Job).where(Job.id == job.id).values(**values))
+
+
+def _queueing_locks(requests: list[JobRequest]) -> list[str]:
+    return sorted({r.queueing_lock for r in requests if r.queueing_lock})
+
+
+def _waiting_locks_query(locks: list[str]) -> Select[str | None]:
+    return select(Job.queueing_lock).where(Job.status == "todo", Job.queueing_lock.in_(locks))
+
+
+def _job_rows(requests: list[JobRequest], waiting: set[str]) -> list[dict[str, object]]:
+    """Rows for the jobs to add: one per request, except a queueing lock that already has a waiting job."""
+    now = utcnow()
+    waiting = set(waiting)
+    rows: list[dict[str, object]] = []
+    for request in requests:
+        if request.queueing_lock:
+            if request.queueing_lock in waiting:
+                continue
+            waiting.add(request.queueing_lock)
+        rows.append(
+            {
+                "task": request.task,
+                "args": request.args,
+                "lock": request.lock,
+                "queueing_lock": request.queueing_lock,
+                "status": "todo",
+                "scheduled_at": now + timedelta(seconds=request.delay_seconds),
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    return rows

@@ -218,9 +218,7 @@ class ProcrastinateJobQueue:
         self._stalled_timeout = stalled_worker_timeout
         self._stalled_check_interval = stalled_check_interval
         self._app = App(
-            connector=PsycopgConnector(
-                conninfo=self._conninfo, min_size=1, max_size=self._concurrency + 4
-            )
+            connector=PsycopgConnector(conninfo=self._conninfo, min_size=1, max_size=self._concurrency + 4)
         )
         self._worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None

@@ -109,8 +109,13 @@ class OutboundDelivery:
                 self._metrics.replies_sent.labels(status=message.status).inc()
                 log.info("outbound_not_sent", message_id=message.id, reason=refusal)
                 if message.status == "refused":
-                    await notify_seller(session, tenant_id, conversation.id, "send_refused",
-                                        f"A message was not sent: {refusal}")
+                    await notify_seller(
+                        session,
+                        tenant_id,
+                        conversation.id,
+                        "send_refused",
+                        f"A message was not sent: {refusal}",
+                    )
                 return
             message.messaging_type = permission.messaging_type
             message.tag = permission.tag

@@ -123,7 +123,8 @@ def _event_key(kind: str, channel: str, raw: dict[str, Any], message: dict[str, 
         # A standby copy of a message is a different event from the same mid on the messaging channel.
         return f"{prefix}:{channel}:{message['mid'][:250]}"
     if kind == "message_edit":
-        edit = raw.get("message_edit") if isinstance(raw.get("message_edit"), dict) else {}
+        value = raw.get("message_edit")
+        edit: dict[str, Any] = value if isinstance(value, dict) else {}
         return f"edit:{str(edit.get('mid', ''))[:200]}:{edit.get('num_edit', '')}"
     digest = hashlib.sha256(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return f"{kind}:{channel}:{digest}"

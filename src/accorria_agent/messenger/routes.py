@@ -12,6 +12,7 @@ import orjson
 import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 from accorria_agent.messenger.events import MalformedDelivery, parse_delivery
 from accorria_agent.messenger.intake import IntakeUnavailable
@@ -21,6 +22,11 @@ from accorria_agent.runtime import Runtime
 log = structlog.get_logger(__name__)
 
 router = APIRouter()
+
+
+def webhook_routes() -> list[Route]:
+    """``POST /webhook`` as a plain Starlette route: the hot path needs no dependency injection."""
+    return [Route("/webhook", receive_delivery, methods=["POST"], include_in_schema=False)]
 
 
 def _runtime(request: Request) -> Runtime:
@@ -44,7 +50,6 @@ async def verify_subscription(request: Request) -> Response:
     return PlainTextResponse("verification failed", status_code=403)
 
 
-@router.post("/webhook", include_in_schema=False)
 async def receive_delivery(request: Request) -> Response:
     """Store a signed delivery durably, then answer 200 (503 if storage is down, so Meta redelivers)."""
     runtime = _runtime(request)
@@ -52,12 +57,17 @@ async def receive_delivery(request: Request) -> Response:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         return _error(400, "body too large or bad Content-Length")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            return _error(400, "body too large")
-    raw = bytes(body)
+    if declared is not None:
+        raw = await request.body()  # bounded by the declared length checked above
+    else:
+        chunks = bytearray()
+        async for chunk in request.stream():
+            chunks.extend(chunk)
+            if len(chunks) > limit:
+                return _error(400, "body too large")
+        raw = bytes(chunks)
+    if len(raw) > limit:
+        return _error(400, "body too large")
     secret = runtime.settings.facebook_app_secret.get_secret_value()
     if not is_valid_signature(raw, request.headers.get(SIGNATURE_HEADER), secret):
         runtime.metrics.webhook_rejected.labels(reason="signature").inc()

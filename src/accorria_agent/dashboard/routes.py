@@ -1,0 +1,187 @@
+"""The dashboard's HTTP surface: ``/api/...`` (JSON, bearer JWT) and ``/dashboard/`` (the static page).
+
+Handlers are thin: authentication is the ``current_seller`` dependency, every query is scoped by the
+service, and a :class:`~accorria_agent.dashboard.service.NotFound` (someone else's id included) is 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path as FsPath
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from fastapi.responses import FileResponse, RedirectResponse, Response
+
+from accorria_agent.dashboard import service
+from accorria_agent.dashboard.auth import current_seller
+from accorria_agent.dashboard.schemas import (
+    ConversationDetail,
+    ConversationSummary,
+    MessageOut,
+    NotificationOut,
+    ReplyIn,
+    SettingsOut,
+    SettingsPatch,
+)
+from accorria_agent.db.engine import transaction
+from accorria_agent.runtime import Runtime
+
+STATIC_DIR = FsPath(__file__).parent / "static"
+STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+# The page shows buyer-written text: even if an escaping bug slipped in, no inline or foreign script
+# could run, and the page cannot be framed (clickjacking the Pause/Send buttons).
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+# Postgres ``integer`` ids: a larger number must be a 422, not a database overflow error (500).
+MAX_ID = 2**31 - 1
+
+Seller = Annotated[int, Depends(current_seller)]
+ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _not_found(what: str) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"{what} not found")
+
+
+api = APIRouter(prefix="/api", tags=["dashboard"])
+
+
+@api.get("/conversations", response_model=list[ConversationSummary])
+async def list_conversations(
+    seller: Seller, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+) -> list[ConversationSummary]:
+    """The seller's conversations, most recently active first."""
+    async with transaction(runtime.session_factory) as session:
+        return await service.list_conversations(session, seller, runtime.clock(), limit)
+
+
+@api.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+async def get_conversation(
+    conversation_id: ConversationId,
+    seller: Seller,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> ConversationDetail:
+    """One conversation with its messages (statuses and reasons) and notifications."""
+    async with transaction(runtime.session_factory) as session:
+        try:
+            return await service.conversation_detail(session, seller, conversation_id, runtime.clock(), limit)
+        except service.NotFound:
+            raise _not_found("conversation") from None
+
+
+@api.post("/conversations/{conversation_id}/pause", response_model=ConversationSummary)
+async def pause(conversation_id: ConversationId, seller: Seller, runtime: RuntimeDep) -> ConversationSummary:
+    """The seller takes over this buyer; the thread is passed to the Page Inbox."""
+    try:
+        return await service.pause_conversation(runtime, seller, conversation_id)
+    except service.NotFound:
+        raise _not_found("conversation") from None
+
+
+@api.post("/conversations/{conversation_id}/resume", response_model=ConversationSummary)
+async def resume(conversation_id: ConversationId, seller: Seller, runtime: RuntimeDep) -> ConversationSummary:
+    """The bot takes this buyer back (and repeats the automation disclosure)."""
+    try:
+        return await service.resume_conversation(runtime, seller, conversation_id)
+    except service.NotFound:
+        raise _not_found("conversation") from None
+
+
+@api.post(
+    "/conversations/{conversation_id}/messages",
+    response_model=MessageOut,
+    status_code=status.HTTP_201_CREATED,
+)
+async def send_message(
+    conversation_id: ConversationId, body: ReplyIn, seller: Seller, runtime: RuntimeDep
+) -> MessageOut:
+    """The seller writes to the buyer. 201 with the stored message: ``sent``, or ``refused`` + reason."""
+    try:
+        return await service.send_seller_message(runtime, seller, conversation_id, body.text)
+    except service.NotFound:
+        raise _not_found("conversation") from None
+
+
+@api.get("/notifications", response_model=list[NotificationOut])
+async def notifications(
+    seller: Seller,
+    runtime: RuntimeDep,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[NotificationOut]:
+    """The seller's notifications, newest first (``?unread=true`` for the unread ones only)."""
+    async with transaction(runtime.session_factory) as session:
+        return await service.list_notifications(session, seller, unread_only=unread, limit=limit)
+
+
+@api.post("/notifications/{notification_id}/read", response_model=NotificationOut)
+async def read_notification(
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)], seller: Seller, runtime: RuntimeDep
+) -> NotificationOut:
+    async with transaction(runtime.session_factory) as session:
+        try:
+            return await service.mark_notification_read(session, seller, notification_id, runtime.clock())
+        except service.NotFound:
+            raise _not_found("notification") from None
+
+
+@api.get("/settings", response_model=list[SettingsOut])
+async def get_settings(seller: Seller, runtime: RuntimeDep) -> list[SettingsOut]:
+    """The bot settings of each of the seller's Pages."""
+    async with transaction(runtime.session_factory) as session:
+        return await service.list_settings(session, seller)
+
+
+@api.patch("/settings/{tenant_id}", response_model=SettingsOut)
+async def patch_settings(
+    tenant_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: SettingsPatch, seller: Seller, runtime: RuntimeDep
+) -> SettingsOut:
+    async with transaction(runtime.session_factory) as session:
+        try:
+            return await service.update_settings(session, seller, tenant_id, body)
+        except service.NotFound:
+            raise _not_found("page") from None
+
+
+pages = APIRouter(include_in_schema=False)
+
+
+@pages.get("/dashboard")
+async def dashboard_redirect() -> Response:
+    # The page uses relative URLs, which need the trailing slash.
+    return RedirectResponse("/dashboard/", status_code=status.HTTP_308_PERMANENT_REDIRECT)
+
+
+@pages.get("/dashboard/")
+async def dashboard_page() -> Response:
+    """The page itself needs no token: it holds no data until its API calls authenticate."""
+    return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
+
+
+@pages.get("/dashboard/static/{name}")
+async def dashboard_static(name: str) -> Response:
+    if name not in STATIC_FILES:  # allow-list: no path traversal possible
+        raise _not_found("file")
+    return FileResponse(STATIC_DIR / name, media_type=STATIC_FILES[name], headers=PAGE_HEADERS)
+
+
+router = APIRouter()
+router.include_router(api)
+router.include_router(pages)

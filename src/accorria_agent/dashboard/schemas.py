@@ -1,0 +1,141 @@
+"""What the dashboard API accepts and returns. Inputs are strict: unknown fields are refused (422)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
+
+# Meta's Send API text limit; a dashboard reply is never split, so the seller sees exactly what went out.
+MAX_REPLY_CHARS = 2000
+# The disclosure opens a bot message: long enough for a sentence or two, short enough to leave room.
+MAX_DISCLOSURE_CHARS = 500
+# A week: auto-resume later than the HUMAN_AGENT window makes no sense (nothing could be sent).
+MAX_AUTO_RESUME_MINUTES = 7 * 24 * 60
+PREVIEW_CHARS = 120
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ListingSummary(_Out):
+    """The car a conversation is about. The floor is the seller's own data, shown only to them."""
+
+    id: int
+    title: str
+    asking_price: Decimal
+    price_floor: Decimal
+    status: str
+
+
+class NegotiationSummary(_Out):
+    best_offer: Decimal | None = None
+    last_counter: Decimal | None = None
+    agreed_price: Decimal | None = None
+    concessions_used: int = 0
+    offers: int = 0
+
+
+class MessagePreview(_Out):
+    author: str
+    text: str | None
+    status: str
+    sent_at: datetime
+
+
+class ConversationSummary(_Out):
+    id: int
+    tenant_id: int
+    page_id: str
+    page_name: str
+    buyer_psid: str
+    buyer_name: str | None
+    listing: ListingSummary | None
+    mode: str
+    paused_reason: str | None
+    last_message: MessagePreview | None
+    last_buyer_message_at: datetime | None
+    # Seconds left in the 24-hour window (0 = closed), and in the 7-day HUMAN_AGENT window.
+    expires_in: int
+    human_agent_expires_in: int
+    negotiation: NegotiationSummary
+    unread_notifications: int
+    updated_at: datetime
+
+
+class MessageOut(_Out):
+    id: int
+    direction: str
+    author: str
+    text: str | None
+    status: str
+    status_reason: str | None
+    messaging_type: str | None
+    tag: str | None
+    sent_at: datetime
+    attachment_types: list[str] = Field(default_factory=list)
+
+
+class NotificationOut(_Out):
+    id: int
+    tenant_id: int
+    conversation_id: int | None
+    kind: str
+    text: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class ConversationDetail(ConversationSummary):
+    messages: list[MessageOut]
+    notifications: list[NotificationOut]
+
+
+class ReplyIn(BaseModel):
+    """A seller's message typed in the dashboard (1–2,000 characters once surrounding spaces go)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS)]
+
+
+class SettingsOut(_Out):
+    tenant_id: int
+    page_id: str
+    page_name: str
+    page_status: str
+    bot_enabled: bool
+    human_agent_tag_enabled: bool
+    auto_resume_minutes: int | None
+    disclosure_text: str
+
+
+class SettingsPatch(BaseModel):
+    """Fields left out stay as they are; ``auto_resume_minutes: null`` turns auto-resume off."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    human_agent_tag_enabled: StrictBool | None = None
+    bot_enabled: StrictBool | None = None
+    auto_resume_minutes: Annotated[int, Field(ge=1, le=MAX_AUTO_RESUME_MINUTES, strict=True)] | None = None
+    disclosure_text: (
+        Annotated[
+            str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DISCLOSURE_CHARS)
+        ]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _only_auto_resume_may_be_null(self) -> SettingsPatch:
+        # null means "never" only for auto-resume; a null flag or disclosure is a client bug, not "unchanged".
+        for name in ("human_agent_tag_enabled", "bot_enabled", "disclosure_text"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} may not be null")
+        return self
+
+    def changes(self) -> dict[str, Any]:
+        """Only the fields the client sent."""
+        return {name: getattr(self, name) for name in self.model_fields_set}

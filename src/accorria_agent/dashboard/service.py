@@ -1,0 +1,419 @@
+"""Dashboard use cases. Every read and write is scoped to the authenticated seller.
+
+A seller owns tenants (their Pages, ``messenger_tenants.seller_id``); everything below a tenant is read
+only through :func:`accorria_agent.db.tenancy.tenant_select` with one of *those* tenant ids. An id that
+belongs to someone else is therefore simply not found (the API answers 404, never 403, so it does not
+reveal that the id exists).
+
+Graph calls (thread control, the Send API) happen after the transaction that records the change has
+committed: the seller's decision stands even when Meta is slow or refuses the handover call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accorria_agent.conversations import repository as repo
+from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.dashboard.schemas import (
+    PREVIEW_CHARS,
+    ConversationDetail,
+    ConversationSummary,
+    ListingSummary,
+    MessageOut,
+    MessagePreview,
+    NegotiationSummary,
+    NotificationOut,
+    SettingsOut,
+    SettingsPatch,
+)
+from accorria_agent.db.engine import transaction
+from accorria_agent.db.tenancy import tenant_select
+from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
+from accorria_agent.negotiation.schemas import NegotiationState
+from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
+from accorria_agent.sellers.notifications import SellerNotification
+
+if TYPE_CHECKING:
+    from accorria_agent.runtime import Runtime
+
+log = structlog.get_logger(__name__)
+
+PAUSED_BY_DASHBOARD = "the seller took over from the dashboard"
+PAUSED_BY_REPLY = "the seller replied from the dashboard"
+
+
+class NotFound(Exception):
+    """The object does not exist *for this seller* (it may exist for another one: we don't say)."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where a Graph call goes once the transaction has committed."""
+
+    tenant_id: int
+    conversation_id: int
+    psid: str
+
+
+# --- scoping ------------------------------------------------------------------------------------------
+
+
+async def owned_tenants(session: AsyncSession, seller_id: int) -> list[MessengerTenant]:
+    """The seller's Pages: the only tenant ids any dashboard query may use."""
+    result = await session.execute(
+        select(MessengerTenant).where(MessengerTenant.seller_id == seller_id).order_by(MessengerTenant.id)
+    )
+    return list(result.scalars().all())
+
+
+async def _owned_tenant(session: AsyncSession, seller_id: int, tenant_id: int) -> MessengerTenant:
+    for tenant in await owned_tenants(session, seller_id):
+        if tenant.id == tenant_id:
+            return tenant
+    raise NotFound("tenant")
+
+
+async def _owned_conversation(
+    session: AsyncSession, seller_id: int, conversation_id: int
+) -> tuple[MessengerTenant, Conversation]:
+    # One scoped lookup per Page of the seller (a seller has a handful): never an unscoped read by id.
+    for tenant in await owned_tenants(session, seller_id):
+        conversation = await repo.conversation_by_id(session, tenant.id, conversation_id)
+        if conversation is not None:
+            return tenant, conversation
+    raise NotFound("conversation")
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def _listing_title(listing: Listing) -> str:
+    return " ".join(str(p) for p in (listing.year, listing.make, listing.model, listing.trim) if p)
+
+
+def _negotiation(state: dict[str, Any] | None) -> NegotiationSummary:
+    try:
+        parsed = NegotiationState.from_json(state)
+    except (ArithmeticError, TypeError, ValueError):
+        # A state written by an older version must not break the seller's whole list.
+        return NegotiationSummary()
+    return NegotiationSummary(
+        best_offer=parsed.best_offer,
+        last_counter=parsed.last_counter,
+        agreed_price=parsed.agreed_price,
+        concessions_used=parsed.concessions_used,
+        offers=len(parsed.buyer_offers),
+    )
+
+
+def _preview(message: Message | None) -> MessagePreview | None:
+    if message is None:
+        return None
+    text = message.text
+    if text is not None and len(text) > PREVIEW_CHARS:
+        text = text[: PREVIEW_CHARS - 1].rstrip() + "…"
+    return MessagePreview(author=message.author, text=text, status=message.status, sent_at=message.sent_at)
+
+
+def _message_out(message: Message) -> MessageOut:
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    kinds = payload.get("attachment_types")
+    return MessageOut(
+        id=message.id,
+        direction=message.direction,
+        author=message.author,
+        text=message.text,
+        status=message.status,
+        status_reason=message.status_reason,
+        messaging_type=message.messaging_type,
+        tag=message.tag,
+        sent_at=message.sent_at,
+        attachment_types=[str(k) for k in kinds] if isinstance(kinds, list) else [],
+    )
+
+
+def _seconds_left(now: datetime, last: datetime | None) -> tuple[int, int]:
+    """Seconds left in the 24-hour and the 7-day windows, never more than the windows themselves.
+
+    Meta's timestamp can be ahead of our clock (skew); the seller must not read "closes in 2 d".
+    """
+    if last is None:
+        return 0, 0
+    standard = min(window_expires_in(now, last), STANDARD_WINDOW.total_seconds())
+    human_agent = min(
+        max(0.0, (last + HUMAN_AGENT_WINDOW - now).total_seconds()), HUMAN_AGENT_WINDOW.total_seconds()
+    )
+    return int(standard), int(human_agent)
+
+
+async def _summaries(
+    session: AsyncSession, tenant: MessengerTenant, conversations: Sequence[Conversation], now: datetime
+) -> list[ConversationSummary]:
+    """Summaries of one tenant's conversations in three scoped queries (no query per conversation)."""
+    if not conversations:
+        return []
+    ids = [c.id for c in conversations]
+    listing_ids = {c.listing_id for c in conversations if c.listing_id is not None}
+    listings: dict[int, Listing] = {}
+    if listing_ids:
+        rows = await session.execute(tenant_select(Listing, tenant.id).where(Listing.id.in_(listing_ids)))
+        listings = {row.id: row for row in rows.scalars()}
+    newest = (
+        tenant_select(Message, tenant.id)
+        .with_only_columns(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids))
+        .group_by(Message.conversation_id)
+    )
+    last_rows = await session.execute(tenant_select(Message, tenant.id).where(Message.id.in_(newest)))
+    last_by_conversation = {m.conversation_id: m for m in last_rows.scalars()}
+    unread_rows = await session.execute(
+        tenant_select(SellerNotification, tenant.id)
+        .with_only_columns(SellerNotification.conversation_id, func.count())
+        .where(SellerNotification.read_at.is_(None), SellerNotification.conversation_id.in_(ids))
+        .group_by(SellerNotification.conversation_id)
+    )
+    unread = {int(cid): int(count) for cid, count in unread_rows.all() if cid is not None}
+    out = []
+    for conversation in conversations:
+        listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
+        expires_in, human_agent_expires_in = _seconds_left(now, conversation.last_buyer_message_at)
+        out.append(
+            ConversationSummary(
+                id=conversation.id,
+                tenant_id=tenant.id,
+                page_id=tenant.page_id,
+                page_name=tenant.page_name,
+                buyer_psid=conversation.buyer_psid,
+                buyer_name=conversation.buyer_name,
+                listing=(
+                    ListingSummary(
+                        id=listing.id,
+                        title=_listing_title(listing),
+                        asking_price=listing.asking_price,
+                        price_floor=listing.price_floor,
+                        status=listing.status,
+                    )
+                    if listing is not None
+                    else None
+                ),
+                mode=conversation.mode,
+                paused_reason=conversation.paused_reason,
+                last_message=_preview(last_by_conversation.get(conversation.id)),
+                last_buyer_message_at=conversation.last_buyer_message_at,
+                expires_in=expires_in,
+                human_agent_expires_in=human_agent_expires_in,
+                negotiation=_negotiation(conversation.negotiation_state),
+                unread_notifications=unread.get(conversation.id, 0),
+                updated_at=conversation.updated_at,
+            )
+        )
+    return out
+
+
+async def list_conversations(
+    session: AsyncSession, seller_id: int, now: datetime, limit: int = 200
+) -> list[ConversationSummary]:
+    """The seller's conversations on all their Pages, most recently active first."""
+    out: list[ConversationSummary] = []
+    for tenant in await owned_tenants(session, seller_id):
+        rows = await session.execute(
+            tenant_select(Conversation, tenant.id)
+            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+            .limit(limit)
+        )
+        out.extend(await _summaries(session, tenant, list(rows.scalars()), now))
+    out.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
+    return out[:limit]
+
+
+async def _notifications(
+    session: AsyncSession, tenant_id: int, *, conversation_id: int | None, unread_only: bool, limit: int
+) -> list[SellerNotification]:
+    statement = tenant_select(SellerNotification, tenant_id)
+    if conversation_id is not None:
+        statement = statement.where(SellerNotification.conversation_id == conversation_id)
+    if unread_only:
+        statement = statement.where(SellerNotification.read_at.is_(None))
+    rows = await session.execute(statement.order_by(SellerNotification.id.desc()).limit(limit))
+    return list(rows.scalars())
+
+
+async def conversation_detail(
+    session: AsyncSession, seller_id: int, conversation_id: int, now: datetime, limit: int = 200
+) -> ConversationDetail:
+    """One conversation with its last ``limit`` messages (oldest first) and its notifications."""
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    (summary,) = await _summaries(session, tenant, [conversation], now)
+    messages = await repo.recent_messages(session, tenant.id, conversation.id, limit=limit)
+    notes = await _notifications(
+        session, tenant.id, conversation_id=conversation.id, unread_only=False, limit=100
+    )
+    return ConversationDetail(
+        **summary.model_dump(),
+        messages=[_message_out(m) for m in messages],
+        notifications=[NotificationOut.model_validate(n) for n in notes],
+    )
+
+
+async def list_notifications(
+    session: AsyncSession, seller_id: int, *, unread_only: bool = False, limit: int = 100
+) -> list[NotificationOut]:
+    """The seller's notifications on all their Pages, newest first."""
+    found: list[SellerNotification] = []
+    for tenant in await owned_tenants(session, seller_id):
+        found.extend(
+            await _notifications(
+                session, tenant.id, conversation_id=None, unread_only=unread_only, limit=limit
+            )
+        )
+    found.sort(key=lambda n: n.id, reverse=True)
+    return [NotificationOut.model_validate(n) for n in found[:limit]]
+
+
+# --- acting -------------------------------------------------------------------------------------------
+
+
+async def mark_notification_read(
+    session: AsyncSession, seller_id: int, notification_id: int, now: datetime
+) -> NotificationOut:
+    """Idempotent: the first read time is kept."""
+    for tenant in await owned_tenants(session, seller_id):
+        row = await session.execute(
+            tenant_select(SellerNotification, tenant.id).where(SellerNotification.id == notification_id)
+        )
+        notification = row.scalar_one_or_none()
+        if notification is not None:
+            if notification.read_at is None:
+                notification.read_at = now
+            return NotificationOut.model_validate(notification)
+    raise NotFound("notification")
+
+
+def _pause(conversation: Conversation, reason: str, now: datetime) -> None:
+    if conversation.mode != "paused":
+        conversation.mode = "paused"
+        conversation.paused_reason = reason
+        conversation.paused_at = now
+
+
+async def _thread_control(runtime: Runtime, target: _Target, action: str) -> None:
+    # The docs promise that a handover failure never blocks the pause/resume, which is already committed.
+    try:
+        await runtime.delivery.thread_control(target.tenant_id, target.psid, action)
+    except Exception as error:  # any transport failure is logged, never shown as a 500
+        log.warning(
+            "dashboard_thread_control_failed",
+            action=action,
+            conversation_id=target.conversation_id,
+            error=type(error).__name__,
+        )
+
+
+async def _summary(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
+    async with transaction(runtime.session_factory) as session:
+        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+        (summary,) = await _summaries(session, tenant, [conversation], runtime.clock())
+        return summary
+
+
+async def pause_conversation(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
+    """The seller takes over: the bot goes silent for this buyer and the thread goes to the Page Inbox."""
+    async with transaction(runtime.session_factory) as session:
+        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+        _pause(conversation, PAUSED_BY_DASHBOARD, runtime.clock())
+        target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
+    log.info("dashboard_pause", seller_id=seller_id, conversation_id=conversation_id)
+    await _thread_control(runtime, target, "pass_thread_control")
+    return await _summary(runtime, seller_id, conversation_id)
+
+
+async def resume_conversation(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
+    """The bot takes over again and, as Meta requires after a human, says again that it is automated."""
+    async with transaction(runtime.session_factory) as session:
+        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+        conversation.mode = "bot"
+        conversation.paused_reason = None
+        conversation.paused_at = None
+        conversation.disclosed_at = None
+        state = dict(conversation.negotiation_state or {})
+        if state.get("handed_off"):
+            # Otherwise the strategy would hand the buyer straight back ("already handed off").
+            state["handed_off"] = False
+            conversation.negotiation_state = state
+        target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
+    log.info("dashboard_resume", seller_id=seller_id, conversation_id=conversation_id)
+    await _thread_control(runtime, target, "take_thread_control")
+    return await _summary(runtime, seller_id, conversation_id)
+
+
+async def send_seller_message(
+    runtime: Runtime, seller_id: int, conversation_id: int, text: str
+) -> MessageOut:
+    """Record the seller's message, pause the bot for this buyer, deliver it, return the stored result.
+
+    Delivery applies the send-time policy (24-hour window, HUMAN_AGENT tag between 24 h and 7 days
+    when the Page enabled it): a refused message is stored as ``refused`` with its reason and returned
+    like any other, because the seller must see that it did not go out.
+    """
+    now = runtime.clock()
+    async with transaction(runtime.session_factory) as session:
+        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+        message = repo.new_outbound(
+            conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
+        )
+        # Set by delivery from the policy decision; a message never sent must not claim a type.
+        message.messaging_type = None
+        session.add(message)
+        conversation.last_seller_message_at = now
+        _pause(conversation, PAUSED_BY_REPLY, now)
+        await session.flush()
+        tenant_id, message_id = tenant.id, message.id
+    log.info("dashboard_reply", seller_id=seller_id, conversation_id=conversation_id, chars=len(text))
+    await runtime.delivery.deliver(tenant_id, [message_id])
+    async with transaction(runtime.session_factory) as session:
+        stored = await repo.outbound_message(session, tenant_id, message_id)
+        if stored is None:  # deleted meanwhile (the conversation was removed): nothing to show
+            raise NotFound("message")
+        return _message_out(stored)
+
+
+async def list_settings(session: AsyncSession, seller_id: int) -> list[SettingsOut]:
+    """Each of the seller's Pages with its bot settings."""
+    out = []
+    for tenant in await owned_tenants(session, seller_id):
+        out.append(_settings_out(tenant, await repo.settings_for(session, tenant.id)))
+    return out
+
+
+async def update_settings(
+    session: AsyncSession, seller_id: int, tenant_id: int, patch: SettingsPatch
+) -> SettingsOut:
+    """Apply the fields the seller sent to one of *their* Pages."""
+    tenant = await _owned_tenant(session, seller_id, tenant_id)
+    settings = await repo.settings_for(session, tenant.id)
+    for name, value in patch.changes().items():
+        setattr(settings, name, value)
+    await session.flush()
+    log.info("dashboard_settings", seller_id=seller_id, tenant_id=tenant_id, fields=sorted(patch.changes()))
+    return _settings_out(tenant, settings)
+
+
+def _settings_out(tenant: MessengerTenant, settings: MessengerSettings) -> SettingsOut:
+    return SettingsOut(
+        tenant_id=tenant.id,
+        page_id=tenant.page_id,
+        page_name=tenant.page_name,
+        page_status=tenant.status,
+        bot_enabled=settings.bot_enabled,
+        human_agent_tag_enabled=settings.human_agent_tag_enabled,
+        auto_resume_minutes=settings.auto_resume_minutes,
+        disclosure_text=settings.disclosure_text,
+    )
