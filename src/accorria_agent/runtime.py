@@ -20,8 +20,8 @@ from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
-from accorria_agent.jobs.interface import JobQueue, TaskRegistry
-from accorria_agent.messenger.delivery import OutboundDelivery
+from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
+from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
 from accorria_agent.metrics import Metrics
@@ -79,8 +79,12 @@ def build_runtime(
     )
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
     metrics = Metrics()
+
+    async def defer(session: AsyncSession, request: JobRequest) -> None:
+        await queue.defer_many(session, [request])
+
     delivery = OutboundDelivery(
-        factory, graph, cipher, metrics, clock, human_like_delays=settings.human_like_delays
+        factory, graph, cipher, metrics, clock, human_like_delays=settings.human_like_delays, defer=defer
     )
     runtime = Runtime(
         settings=settings,
@@ -125,4 +129,8 @@ def _register_tasks(runtime: Runtime) -> None:
     async def _process(args: dict[str, Any]) -> None:
         await process_conversation(runtime, args)
 
+    async def _deliver(args: dict[str, Any]) -> None:
+        await runtime.delivery.deliver(int(args["tenant_id"]), [int(m) for m in args["message_ids"]])
+
     runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
+    runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)

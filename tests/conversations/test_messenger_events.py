@@ -212,12 +212,30 @@ async def test_an_invalid_token_pauses_the_tenant_and_keeps_messages(
 async def test_transient_send_errors_are_retried(database_url: str, make_settings: Make) -> None:
     async with sim_harness(make_settings, database_url) as h:
         h.runtime.delivery._retry_base = 0.01  # keep the test fast; the schedule is exercised, not the wait
-        await h.client.post(
-            "/simulator/api/faults", json={"error_rate": 0.5, "kinds": ["5xx", "613"], "seed": 3}
-        )
+        await h.client.post("/simulator/api/faults", json={"error_rate": 0.5, "kinds": ["5xx"], "seed": 3})
         for n in range(6):
             await h.say(str(1100 + n), "hello")
         delivered = sum(1 for n in range(6) if h.sent_texts(str(1100 + n)))
         attempts = [e for e in h.sim.state.sent if e.message is not None]
         assert delivered == 6
         assert len(attempts) > 6  # some calls failed and were retried
+        assert all(len(h.sent_texts(str(1100 + n))) == 1 for n in range(6))  # never twice
+
+
+async def test_a_rate_limited_send_is_retried_later_not_held(database_url: str, make_settings: Make) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        await h.client.post("/simulator/api/faults", json={"error_rate": 1.0, "kinds": ["613"]})
+        await h.say("1200", "hello")
+        bot = [m for m in await h.messages("1200") if m.author == "bot"]
+        assert len(bot) == 1
+        assert bot[0].status == "pending"  # Meta asked us to wait a minute: scheduled, not slept on
+        assert "will retry" in (bot[0].status_reason or "")
+        assert bot[0].payload.get("delivery_attempts") == 1
+        async with h.runtime.session_factory() as session:
+            from accorria_agent.jobs.models import Job
+
+            jobs = (await session.execute(select(Job).where(Job.task == "deliver_outbound"))).scalars().all()
+        assert len(jobs) == 1 and jobs[0].args["message_ids"] == [bot[0].id]
+        await h.client.delete("/simulator/api/faults")
+        await h.runtime.delivery.deliver(h.tenant_id, [bot[0].id])
+        assert len(h.sent_texts("1200")) == 1

@@ -365,6 +365,9 @@ def _resume(conversation: Conversation) -> None:
     conversation.paused_at = None
     # The buyer may have talked to a person meanwhile: say again that this is an assistant.
     conversation.disclosed_at = None
+    # A strategy that had handed off would otherwise hand the buyer straight back.
+    if conversation.negotiation_state and conversation.negotiation_state.get("handed_off"):
+        conversation.negotiation_state = {**conversation.negotiation_state, "handed_off": False}
 
 
 async def _recorded(

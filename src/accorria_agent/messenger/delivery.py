@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,7 @@ import structlog
 from accorria_agent.conversations import repository as repo
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import transaction
+from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 MAX_TEXT = 2000
+DELIVER_OUTBOUND_TASK = "deliver_outbound"
+# Waits longer than this are not slept inside the conversation's job: the message is retried later.
+MAX_INLINE_WAIT_SECONDS = 2.0
+MAX_DEFERRED_ATTEMPTS = 8
 
 
 class OutboundDelivery:
@@ -46,7 +51,9 @@ class OutboundDelivery:
         human_like_delays: bool = True,
         max_attempts: int = 4,
         retry_base_seconds: float = 0.5,
+        defer: Callable[[AsyncSession, JobRequest], Awaitable[None]] | None = None,
     ) -> None:
+        self._defer = defer
         self._factory = session_factory
         self._graph = graph
         self._cipher = cipher
@@ -62,6 +69,34 @@ class OutboundDelivery:
         started = loop.time() if started is None else started
         for message_id in message_ids:
             await self._deliver_one(tenant_id, message_id, started)
+
+    async def _schedule_retry(
+        self, session: AsyncSession, message: Any, tenant_id: int, reason: str | None, retry_in: float
+    ) -> None:
+        """Keep the message pending and try again later; the window is re-checked when it runs."""
+        attempts = int((message.payload or {}).get("delivery_attempts", 0)) + 1
+        if attempts > MAX_DEFERRED_ATTEMPTS or self._defer is None:
+            message.status = "failed"
+            message.status_reason = (reason or "transient errors")[:500]
+            await notify_seller(
+                session,
+                tenant_id,
+                message.conversation_id,
+                "send_failed",
+                f"A message could not be delivered: {message.status_reason}",
+            )
+            return
+        message.payload = {**(message.payload or {}), "delivery_attempts": attempts}
+        message.status_reason = f"will retry: {reason}"[:500]
+        delay = min(retry_in, 3600.0) * (0.5 + random.random())
+        await self._defer(
+            session,
+            JobRequest(
+                task=DELIVER_OUTBOUND_TASK,
+                args={"tenant_id": tenant_id, "message_ids": [message.id]},
+                delay_seconds=delay,
+            ),
+        )
 
     async def thread_control(self, tenant_id: int, psid: str, action: str) -> None:
         """Pass the thread to the Page Inbox or take it back; failures are logged, never fatal."""
@@ -128,16 +163,31 @@ class OutboundDelivery:
             human_delays = self._delays and settings.human_like_delays and message.author == "bot"
         if human_delays:
             await self._typing_then_wait(token, psid, len(body.get("text", "")), started)
-        status, reason, mid = await self._send_with_retries(token, psid, body, messaging_type, tag, key)
+        status, reason, mid, retry_in = await self._send_with_retries(
+            token, psid, body, messaging_type, tag, key
+        )
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
             if stored is None:
+                return
+            if status == "retry_later":
+                await self._schedule_retry(session, stored, tenant_id, reason, retry_in)
                 return
             if stored.status == "pending" or (stored.status == "sent" and mid and not stored.mid):
                 stored.status = status if stored.status == "pending" else stored.status
                 stored.status_reason = reason
                 if mid and not stored.mid:
                     stored.mid = mid
+            if status == "failed" and not (reason or "").startswith(
+                (ErrorClass.TOKEN_INVALID.value, ErrorClass.PAGE_RESTRICTED.value)
+            ):
+                await notify_seller(
+                    session,
+                    tenant_id,
+                    stored.conversation_id,
+                    "send_failed",
+                    f"A message could not be delivered: {reason}",
+                )
             if status == "sent":
                 conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
                 if conversation is not None and stored.author == "bot":
@@ -164,22 +214,28 @@ class OutboundDelivery:
         messaging_type: str,
         tag: str | None,
         key: str | None,
-    ) -> tuple[str, str | None, str | None]:
-        """Returns (status, reason, mid). Transient errors are retried with exponential backoff and jitter."""
+    ) -> tuple[str, str | None, str | None, float]:
+        """Returns (status, reason, mid, retry_in_seconds).
+
+        Transient errors are retried here with exponential backoff and jitter while the wait is short;
+        a longer wait (Meta's ``estimated_time_to_regain_access``, or retries used up) comes back as
+        ``retry_later`` so that the conversation is not held while we wait.
+        """
         for attempt in range(1, self._max_attempts + 1):
             try:
                 result = await self._graph.send_message(
                     token, psid, body, messaging_type=messaging_type, tag=tag, metadata=key
                 )
-                return "sent", None, result.message_id
+                return "sent", None, result.message_id, 0.0
             except GraphApiError as error:
-                if error.is_transient and attempt < self._max_attempts:
-                    wait = error.retry_after_seconds or self._retry_base * (2 ** (attempt - 1))
-                    await asyncio.sleep(min(wait, 30.0) * (0.5 + random.random()))
-                    continue
-                log.warning("send_failed", error=error.summary(), attempt=attempt)
-                return "failed", error.summary(), None
-        return "failed", "exhausted retries", None
+                if not error.is_transient:
+                    log.warning("send_failed", error=error.summary(), attempt=attempt)
+                    return "failed", error.summary(), None, 0.0
+                wait = error.retry_after_seconds or self._retry_base * (2 ** (attempt - 1))
+                if wait > MAX_INLINE_WAIT_SECONDS or attempt == self._max_attempts:
+                    return "retry_later", error.summary(), None, max(wait, self._retry_base * 2**attempt)
+                await asyncio.sleep(wait * (0.5 + random.random()))
+        return "retry_later", "exhausted inline retries", None, self._retry_base
 
     async def _typing_then_wait(self, token: str, psid: str, length: int, started: float) -> None:
         """Typing indicator, then a pause that grows with the reply's length and shrinks with time spent."""
