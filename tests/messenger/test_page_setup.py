@@ -70,11 +70,6 @@ async def test_configure_page_posts_the_profile_and_graph_returns_it(
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulator bug: graph_admin refuses appsecret_proof as an unknown messenger_profile key; "
-    "real Graph accepts it on every call (remove this marker when the simulator is fixed)",
-)
 async def test_configure_page_with_appsecret_proof_as_in_production(
     sim_client: tuple[Simulator, httpx.AsyncClient],
 ) -> None:

@@ -88,21 +88,29 @@ class EmbeddedJobQueue:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
 
-    async def wait_idle(self, timeout: float = 30.0) -> None:
-        """Wait until no job is due or running (for tests, benchmarks and the CLI)."""
+    async def wait_idle(self, timeout: float = 30.0, horizon_seconds: float = 5.0) -> None:
+        """Wait until no job is running or due within ``horizon_seconds`` (tests, benchmarks, the CLI).
+
+        Retries scheduled a moment ahead count as pending; jobs deferred far into the future do not.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            if not self._running and not await self._has_due_jobs():
+            if not self._running and not await self._has_due_jobs(horizon_seconds):
                 return
             self._wakeup.set()
             await asyncio.sleep(0.02)
         raise TimeoutError("jobs still pending after timeout")
 
-    async def _has_due_jobs(self) -> bool:
+    async def _has_due_jobs(self, horizon_seconds: float = 0.0) -> bool:
         async with self._factory() as session:
             row = await session.execute(
-                select(Job.id).where(Job.status.in_(("todo", "doing")), Job.scheduled_at <= utcnow()).limit(1)
+                select(Job.id)
+                .where(
+                    Job.status.in_(("todo", "doing")),
+                    Job.scheduled_at <= utcnow() + timedelta(seconds=horizon_seconds),
+                )
+                .limit(1)
             )
             return row.first() is not None
 

@@ -149,7 +149,8 @@ def _field_list(value: Any, param: str) -> list[str]:
 
 
 def _validate_profile(params: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    keys = [k for k in params if k != "access_token"]
+    # Auth parameters ride along on every Graph call; they are not profile properties.
+    keys = [k for k in params if k not in ("access_token", "appsecret_proof")]
     unknown = [k for k in keys if k not in PROFILE_KEYS]
     if unknown:
         raise param_error(f'Invalid keys "{unknown[0][:40]}" were found in param "messenger_profile"')
