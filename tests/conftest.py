@@ -70,7 +70,7 @@ def postgres_database() -> Iterator[str]:
 
 TABLES = (
     "jobs, seller_notifications, messenger_messages, messenger_conversations, messenger_events_log, "
-    "webhook_deliveries, listings, messenger_settings, messenger_tenants, sellers"
+    "webhook_deliveries, listings, messenger_settings, messenger_tenants, sellers, procrastinate_jobs"
 )
 
 

@@ -16,7 +16,6 @@ import httpx
 from accorria_agent.app import create_app
 from accorria_agent.conversations.composer import ReplyComposer
 from accorria_agent.db.engine import transaction
-from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.messenger.signature import sign
 from accorria_agent.runtime import Runtime, build_runtime
 from accorria_agent.sellers import service as sellers
@@ -46,8 +45,7 @@ class Harness:
         )
 
     async def idle(self) -> None:
-        queue = self.runtime.queue
-        assert isinstance(queue, EmbeddedJobQueue)
+        queue: Any = self.runtime.queue  # embedded or procrastinate: both offer wait_idle
         await queue.wait_idle()
 
 

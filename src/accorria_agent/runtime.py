@@ -71,7 +71,7 @@ def build_runtime(
     engine = create_engine(settings.effective_database_url)
     factory = create_session_factory(engine)
     registry = TaskRegistry()
-    queue = EmbeddedJobQueue(factory, registry, concurrency=settings.worker_concurrency)
+    queue = _job_queue(settings, factory, registry)
     intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
@@ -104,6 +104,21 @@ def build_runtime(
     )
     _register_tasks(runtime)
     return runtime
+
+
+def _job_queue(
+    settings: Settings, factory: async_sessionmaker[AsyncSession], registry: TaskRegistry
+) -> JobQueue:
+    """procrastinate on PostgreSQL (several processes), the embedded queue otherwise."""
+    url = settings.effective_database_url
+    postgres = url.startswith("postgresql")
+    if settings.job_queue == "procrastinate" or (settings.job_queue == "auto" and postgres):
+        if not postgres:
+            raise ValueError("JOB_QUEUE=procrastinate needs a PostgreSQL DATABASE_URL")
+        from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
+
+        return ProcrastinateJobQueue(url, registry, concurrency=settings.worker_concurrency)
+    return EmbeddedJobQueue(factory, registry, concurrency=settings.worker_concurrency)
 
 
 def default_composer(settings: Settings) -> ReplyComposer:

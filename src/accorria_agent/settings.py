@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     reply_quiet_period_seconds: float = Field(default=2.0, alias="REPLY_QUIET_PERIOD_SECONDS")
     human_like_delays: bool = Field(default=True, alias="HUMAN_LIKE_DELAYS")
     worker_concurrency: int = Field(default=4, alias="WORKER_CONCURRENCY")
+    # auto: procrastinate on PostgreSQL, the embedded queue on SQLite.
+    job_queue: Literal["auto", "embedded", "procrastinate"] = Field(default="auto", alias="JOB_QUEUE")
     default_timezone: str = Field(default="America/Detroit", alias="ACCORRIA_DEFAULT_TIMEZONE")
 
     @property

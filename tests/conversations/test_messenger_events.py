@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Message
@@ -232,10 +233,17 @@ async def test_a_rate_limited_send_is_retried_later_not_held(database_url: str, 
         assert "will retry" in (bot[0].status_reason or "")
         assert bot[0].payload.get("delivery_attempts") == 1
         async with h.runtime.session_factory() as session:
-            from accorria_agent.jobs.models import Job
-
-            jobs = (await session.execute(select(Job).where(Job.task == "deliver_outbound"))).scalars().all()
-        assert len(jobs) == 1 and jobs[0].args["message_ids"] == [bot[0].id]
+            table = "procrastinate_jobs" if database_url.startswith("postgresql") else "jobs"
+            column = "task_name" if table == "procrastinate_jobs" else "task"
+            rows = (
+                await session.execute(
+                    text(f"SELECT args FROM {table} WHERE {column} = :task"), {"task": "deliver_outbound"}
+                )
+            ).all()
+        args = [row[0] if isinstance(row[0], dict) else json.loads(row[0]) for row in rows]
+        # procrastinate rows wrap the task's arguments with the attempt number.
+        args = [a.get("args", a) for a in args]
+        assert len(args) == 1 and args[0]["message_ids"] == [bot[0].id]
         await h.client.delete("/simulator/api/faults")
         await h.runtime.delivery.deliver(h.tenant_id, [bot[0].id])
         assert len(h.sent_texts("1200")) == 1

@@ -19,7 +19,7 @@ PROCRASTINATE_TABLES = (
 
 @pytest.fixture(scope="session")
 def procrastinate_database() -> Iterator[str]:
-    """A fresh database (dropped afterwards): Alembic migrations, then procrastinate's schema, twice."""
+    """A fresh database (dropped afterwards), migrated; procrastinate's schema comes with the migrations."""
     name = f"accorria_jobs_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_pg_execute(POSTGRES_ADMIN_URL, f'CREATE DATABASE "{name}"'))
@@ -27,8 +27,7 @@ def procrastinate_database() -> Iterator[str]:
         skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    upgrade(url)
-    assert apply_schema(url) is True
+    upgrade(url)  # migration 0003 installs procrastinate's schema
     assert apply_schema(url) is False  # a second run (another replica's `migrate`) changes nothing
     yield url
     asyncio.run(_pg_execute(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
