@@ -92,3 +92,22 @@ async def test_a_stubborn_haggler_never_hears_the_floor_early(database_url: str,
         counters = [Decimal(c) for c in state["our_counters"]]
         assert counters == sorted(counters, reverse=True)  # never rises
         assert state["concessions_used"] <= 3
+
+
+async def test_a_long_reply_is_split_and_sent_in_order(database_url: str, make_settings: Make) -> None:
+    from sqlalchemy import update as sql_update
+
+    from accorria_agent.sellers.models import MessengerSettings
+
+    async with sim_harness(make_settings, database_url, listing=LISTING) as h:
+        disclosure = " ".join(f"Sentence number {n} of a long automated-assistant notice." for n in range(60))
+        async with transaction(h.runtime.session_factory) as session:
+            await session.execute(sql_update(MessengerSettings).values(disclosure_text=disclosure))
+        await h.say("2004", "hi")
+        texts = h.sent_texts("2004")
+        assert len(texts) >= 2
+        assert all(len(t) <= 2000 for t in texts)
+        assert " ".join(texts).startswith("Sentence number 0 ")
+        assert "Camry" in texts[-1]
+        entries = [e for e in h.sent_entries("2004") if e.message and "text" in e.message]
+        assert "quick_replies" not in entries[0].message

@@ -22,6 +22,7 @@ from accorria_agent.conversations.composer import BuyerInput, TurnContext
 from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation
 from accorria_agent.db.engine import transaction
+from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing
 from accorria_agent.sellers.notifications import notify_seller
@@ -109,15 +110,19 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             conversation.disclosed_at = now
         outbound = []
         for draft in drafts:
-            payload: dict[str, Any] = {"source": draft.source}
-            if turn.handoff_reason:
-                # The one message that tells the buyer a person will answer goes out despite the handoff.
-                payload["handoff_notice"] = True
-            if draft.quick_replies:
-                payload["quick_replies"] = [list(q) for q in draft.quick_replies]
-            message = repo.new_outbound(conversation, author="bot", text=draft.text, payload=payload, now=now)
-            session.add(message)
-            outbound.append(message)
+            # Messenger takes 2,000 characters per message: longer texts go out as several, cut at
+            # sentence boundaries, with the quick replies on the last part.
+            parts = split_text(draft.text) or [draft.text]
+            for index, part in enumerate(parts):
+                payload: dict[str, Any] = {"source": draft.source}
+                if turn.handoff_reason:
+                    # The one message telling the buyer a person will answer goes out despite the handoff.
+                    payload["handoff_notice"] = True
+                if draft.quick_replies and index == len(parts) - 1:
+                    payload["quick_replies"] = [list(q) for q in draft.quick_replies]
+                message = repo.new_outbound(conversation, author="bot", text=part, payload=payload, now=now)
+                session.add(message)
+                outbound.append(message)
         if turn.handoff_reason:
             conversation.mode = "handed_off"
             conversation.paused_reason = turn.handoff_reason[:200]
