@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -17,13 +19,26 @@ from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.runtime import Runtime
 
 
-def create_app(runtime: Runtime, *, manage_runtime: bool = True) -> FastAPI:
-    """The web app around ``runtime``; with ``manage_runtime`` the app's lifespan starts and stops it."""
+def create_app(
+    runtime: Runtime,
+    *,
+    manage_runtime: bool = True,
+    on_started: Callable[[Runtime], Coroutine[Any, Any, object]] | None = None,
+) -> FastAPI:
+    """The web app around ``runtime``; with ``manage_runtime`` the app's lifespan starts and stops it.
+
+    ``on_started`` runs in the background once the runtime is up (the server may not listen yet).
+    """
+    background: set[asyncio.Task[object]] = set()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_runtime:
             await runtime.start()
+        if on_started is not None:
+            task: asyncio.Task[object] = asyncio.create_task(on_started(runtime))
+            background.add(task)
+            task.add_done_callback(background.discard)
         try:
             yield
         finally:

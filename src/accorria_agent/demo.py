@@ -160,7 +160,9 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     import uvicorn
 
     from accorria_agent.logging_setup import configure_logging
-    from accorria_agent.runtime import build_runtime
+    from accorria_agent.messenger.page_setup import m_me_link
+    from accorria_agent.runtime import Runtime, build_runtime
+    from accorria_agent.sellers.service import configure_active_pages
     from accorria_agent.simulator import Simulator, SimulatorConfig
 
     spec = load_listing(listing_file)
@@ -209,7 +211,12 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         ),
         httpx.AsyncClient(timeout=30.0),
     )
-    app = create_app(runtime)
+
+    async def configure_demo_page(started: Runtime) -> None:
+        await asyncio.sleep(0.5)  # let uvicorn start listening: the simulator's Graph API is this server
+        await configure_active_pages(started)
+
+    app = create_app(runtime, on_started=configure_demo_page)
     app.include_router(simulator.graph_router, prefix="/graph")
     app.include_router(simulator.ui_router, prefix="/simulator")
     app.router.add_api_route("/", lambda: RedirectResponse("/simulator/"), include_in_schema=False)
@@ -225,6 +232,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     print(f"  Seller dashboard:         {link or '(set JWT_SECRET to 32+ characters to enable it)'}")
     print(f"  Simulator JSON API:       {base}/simulator/api/state")
     print(f"  Webhook:                  {base}/webhook")
+    print(f"  m.me link of the listing: {m_me_link(DEMO_PAGE_ID, listing_id)}")
     print(f"  Health:                   {base}/healthz")
     print(
         f"  Listing #{listing_id}: {spec.year} {spec.make} {spec.model}, asking ${spec.asking_price:,.0f}"
