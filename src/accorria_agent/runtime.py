@@ -24,6 +24,7 @@ from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
+from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
 from accorria_agent.settings import Settings
 
@@ -84,7 +85,14 @@ def build_runtime(
         await queue.defer_many(session, [request])
 
     delivery = OutboundDelivery(
-        factory, graph, cipher, metrics, clock, human_like_delays=settings.human_like_delays, defer=defer
+        factory,
+        graph,
+        cipher,
+        metrics,
+        clock,
+        human_like_delays=settings.human_like_delays,
+        defer=defer,
+        limiter=_rate_limiter(settings),
     )
     runtime = Runtime(
         settings=settings,
@@ -104,6 +112,15 @@ def build_runtime(
     )
     _register_tasks(runtime)
     return runtime
+
+
+def _rate_limiter(settings: Settings) -> RateLimiter:
+    """Redis when ``REDIS_URL`` is set (shared by every process), else in this process's memory."""
+    if not settings.redis_url:
+        return InMemoryRateLimiter()
+    from redis.asyncio import Redis
+
+    return RedisRateLimiter(Redis.from_url(settings.redis_url))
 
 
 def _job_queue(

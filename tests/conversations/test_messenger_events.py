@@ -245,5 +245,28 @@ async def test_a_rate_limited_send_is_retried_later_not_held(database_url: str, 
         args = [a.get("args", a) for a in args]
         assert len(args) == 1 and args[0]["message_ids"] == [bot[0].id]
         await h.client.delete("/simulator/api/faults")
+        # Meta's estimated_time_to_regain_access paused the whole Page, not just this message.
+        await h.runtime.delivery.deliver(h.tenant_id, [bot[0].id])
+        assert h.sent_texts("1200") == []
+        from accorria_agent.messenger.rate_limit import InMemoryRateLimiter
+
+        h.runtime.delivery._limiter = InMemoryRateLimiter()  # the minute has passed
         await h.runtime.delivery.deliver(h.tenant_id, [bot[0].id])
         assert len(h.sent_texts("1200")) == 1
+
+
+async def test_the_pages_send_rate_limit_holds_replies_back(database_url: str, make_settings: Make) -> None:
+    from sqlalchemy import update as sql_update
+
+    from accorria_agent.sellers.models import MessengerSettings
+
+    async with sim_harness(make_settings, database_url) as h:
+        async with transaction(h.runtime.session_factory) as session:
+            await session.execute(sql_update(MessengerSettings).values(rate_limit_per_minute=2))
+        for psid in ("1301", "1302", "1303"):
+            await h.say(psid, "hello")
+        sent = [psid for psid in ("1301", "1302", "1303") if h.sent_texts(psid)]
+        assert sent == ["1301", "1302"]
+        held = [m for m in await h.messages("1303") if m.author == "bot"]
+        assert held[0].status == "pending"
+        assert "rate limit" in (held[0].status_reason or "")

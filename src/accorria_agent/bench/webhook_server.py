@@ -81,6 +81,8 @@ async def seed_bench_tenant(settings: Settings) -> None:
             page_name="Bench",
             page_access_token="bench-token",
             human_like_delays=False,
+            # The benchmark measures the service, not Meta's per-Page send limits.
+            rate_limits=(10**9, 10**9, 10**9),
         )
         await sellers.add_listing(session, seller, tenant, ListingSpec.model_validate(DEMO_LISTING))
     await engine.dispose()

@@ -22,6 +22,7 @@ from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
+from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
 from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.notifications import notify_seller
 
@@ -52,8 +53,10 @@ class OutboundDelivery:
         max_attempts: int = 4,
         retry_base_seconds: float = 0.5,
         defer: Callable[[AsyncSession, JobRequest], Awaitable[None]] | None = None,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._defer = defer
+        self._limiter: RateLimiter = limiter or InMemoryRateLimiter()
         self._factory = session_factory
         self._graph = graph
         self._cipher = cipher
@@ -161,11 +164,32 @@ class OutboundDelivery:
             messaging_type = permission.messaging_type or "RESPONSE"
             tag = permission.tag
             human_delays = self._delays and settings.human_like_delays and message.author == "bot"
+            page_id = tenant.page_id
+            limits = RateLimits(
+                per_minute=settings.rate_limit_per_minute,
+                per_hour=settings.rate_limit_per_hour,
+                per_day=settings.rate_limit_per_day,
+            )
         if human_delays:
             await self._typing_then_wait(token, psid, len(body.get("text", "")), started)
-        status, reason, mid, retry_in = await self._send_with_retries(
-            token, psid, body, messaging_type, tag, key
-        )
+        wait = await self._limiter.acquire(page_id, limits)
+        if 0 < wait <= MAX_INLINE_WAIT_SECONDS:
+            await asyncio.sleep(wait)
+            wait = await self._limiter.acquire(page_id, limits)
+        status: str
+        reason: str | None
+        mid: str | None
+        if wait > 0:
+            status, reason, mid, retry_in = (
+                "retry_later",
+                f"Page send rate limit (wait {wait:.0f} s)",
+                None,
+                wait,
+            )
+        else:
+            status, reason, mid, retry_in = await self._send_with_retries(
+                token, psid, body, messaging_type, tag, key, page_id
+            )
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
             if stored is None:
@@ -214,6 +238,7 @@ class OutboundDelivery:
         messaging_type: str,
         tag: str | None,
         key: str | None,
+        page_id: str = "",
     ) -> tuple[str, str | None, str | None, float]:
         """Returns (status, reason, mid, retry_in_seconds).
 
@@ -231,6 +256,9 @@ class OutboundDelivery:
                 if not error.is_transient:
                     log.warning("send_failed", error=error.summary(), attempt=attempt)
                     return "failed", error.summary(), None, 0.0
+                if error.retry_after_seconds:
+                    # Meta says when this Page may send again: every process must hold off, not just us.
+                    await self._limiter.pause_until(page_id, error.retry_after_seconds)
                 wait = error.retry_after_seconds or self._retry_base * (2 ** (attempt - 1))
                 if wait > MAX_INLINE_WAIT_SECONDS or attempt == self._max_attempts:
                     return "retry_later", error.summary(), None, max(wait, self._retry_base * 2**attempt)

@@ -36,6 +36,7 @@ async def connect_page(
     page_name: str,
     page_access_token: str,
     human_like_delays: bool = True,
+    rate_limits: tuple[int, int, int] | None = None,
 ) -> MessengerTenant:
     """Register a Page for ``seller``; the access token is stored encrypted only."""
     tenant = MessengerTenant(
@@ -47,7 +48,12 @@ async def connect_page(
     )
     session.add(tenant)
     await session.flush()
-    session.add(MessengerSettings(tenant_id=tenant.id, human_like_delays=human_like_delays))
+    settings = MessengerSettings(tenant_id=tenant.id, human_like_delays=human_like_delays)
+    if rate_limits is not None:
+        settings.rate_limit_per_minute, settings.rate_limit_per_hour, settings.rate_limit_per_day = (
+            rate_limits
+        )
+    session.add(settings)
     await session.flush()
     return tenant
 
