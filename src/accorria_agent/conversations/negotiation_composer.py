@@ -143,7 +143,7 @@ class NegotiationComposer:
         handoff = None
         if decision.action in (ActionKind.HANDOFF, ActionKind.WARN_SCAM):
             handoff = decision.handoff_reason or decision.action.value
-        log.info(
+        log.debug(
             "turn_decided",
             conversation_id=context.conversation_id,
             action=decision.action.value,

@@ -24,10 +24,12 @@ from accorria_agent.conversations.models import Conversation
 from accorria_agent.db.engine import transaction
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
-from accorria_agent.sellers.models import Listing
+from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from accorria_agent.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -84,60 +86,73 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             and settings.bot_enabled
             and not runtime.kill_switch.is_set()
         )
-        if not bot_may_answer:
-            return outcome
-        listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
-        if listing is not None and conversation.listing_id is None:
-            conversation.listing_id = listing.id
-        history = [
-            (m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)
-        ]
-        context = TurnContext(
-            conversation_id=conversation.id,
-            listing=listing_facts(listing) if listing else None,
-            rules=listing,
-            inputs=inputs,
-            state=dict(conversation.negotiation_state or {}),
-            history=history,
-            timezone=runtime.settings.default_timezone,
-            now=now,
-        )
-        turn = await runtime.composer.compose(context)
-        conversation.negotiation_state = turn.state
-        drafts = list(turn.drafts)
-        if drafts and _needs_disclosure(conversation, now):
-            drafts[0] = drafts[0].with_prefix(settings.disclosure_text)
-            conversation.disclosed_at = now
-        outbound = []
-        for draft in drafts:
-            # Messenger takes 2,000 characters per message: longer texts go out as several, cut at
-            # sentence boundaries, with the quick replies on the last part.
-            parts = split_text(draft.text) or [draft.text]
-            for index, part in enumerate(parts):
-                payload: dict[str, Any] = {"source": draft.source}
-                if turn.handoff_reason:
-                    # The one message telling the buyer a person will answer goes out despite the handoff.
-                    payload["handoff_notice"] = True
-                if draft.quick_replies and index == len(parts) - 1:
-                    payload["quick_replies"] = [list(q) for q in draft.quick_replies]
-                message = repo.new_outbound(conversation, author="bot", text=part, payload=payload, now=now)
-                session.add(message)
-                outbound.append(message)
-        if turn.handoff_reason:
-            conversation.mode = "handed_off"
-            conversation.paused_reason = turn.handoff_reason[:200]
-            conversation.paused_at = now
-            kind = "scam" if turn.handoff_reason == "scam" else "handoff"
-            await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
-            outcome.graph_actions.append("pass_thread_control")
-        await session.flush()
-        outcome.outbound_ids = [m.id for m in outbound]
+        if bot_may_answer:
+            await _compose_and_record(session, runtime, tenant, settings, conversation, inputs, now, outcome)
     if outcome.tenant_id is not None:
         if outcome.outbound_ids:
             await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids)
         for action in dict.fromkeys(outcome.graph_actions):
             await runtime.delivery.thread_control(outcome.tenant_id, psid, action)
     return outcome
+
+
+async def _compose_and_record(
+    session: AsyncSession,
+    runtime: Runtime,
+    tenant: MessengerTenant,
+    settings: MessengerSettings,
+    conversation: Conversation,
+    inputs: list[BuyerInput],
+    now: datetime,
+    outcome: TurnOutcome,
+) -> None:
+    """Decide and phrase this turn's reply and record it as outbound intents (in the job's transaction)."""
+    listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
+    if listing is not None and conversation.listing_id is None:
+        conversation.listing_id = listing.id
+    history = [
+        (m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)
+    ]
+    context = TurnContext(
+        conversation_id=conversation.id,
+        listing=listing_facts(listing) if listing else None,
+        rules=listing,
+        inputs=inputs,
+        state=dict(conversation.negotiation_state or {}),
+        history=history,
+        timezone=runtime.settings.default_timezone,
+        now=now,
+    )
+    turn = await runtime.composer.compose(context)
+    conversation.negotiation_state = turn.state
+    drafts = list(turn.drafts)
+    if drafts and _needs_disclosure(conversation, now):
+        drafts[0] = drafts[0].with_prefix(settings.disclosure_text)
+        conversation.disclosed_at = now
+    outbound = []
+    for draft in drafts:
+        # Messenger takes 2,000 characters per message: longer texts go out as several, cut at
+        # sentence boundaries, with the quick replies on the last part.
+        parts = split_text(draft.text) or [draft.text]
+        for index, part in enumerate(parts):
+            payload: dict[str, Any] = {"source": draft.source}
+            if turn.handoff_reason:
+                # The one message telling the buyer a person will answer goes out despite the handoff.
+                payload["handoff_notice"] = True
+            if draft.quick_replies and index == len(parts) - 1:
+                payload["quick_replies"] = [list(q) for q in draft.quick_replies]
+            message = repo.new_outbound(conversation, author="bot", text=part, payload=payload, now=now)
+            session.add(message)
+            outbound.append(message)
+    if turn.handoff_reason:
+        conversation.mode = "handed_off"
+        conversation.paused_reason = turn.handoff_reason[:200]
+        conversation.paused_at = now
+        kind = "scam" if turn.handoff_reason == "scam" else "handoff"
+        await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
+        outcome.graph_actions.append("pass_thread_control")
+    await session.flush()
+    outcome.outbound_ids = [m.id for m in outbound]
 
 
 def _handoff_text(reason: str) -> str:

@@ -466,8 +466,8 @@ class ProcrastinateJobQueue:
             except Exception:  # a database hiccup must not end recovery for the life of the process
                 log.exception("stalled_job_recovery_failed")
 
-    async def wait_idle(self, timeout: float = 30.0) -> None:
-        """Wait until no job of this queue is due or running (tests, benchmarks, the CLI)."""
+    async def wait_idle(self, timeout: float = 30.0, horizon_seconds: float = 5.0) -> None:
+        """Wait until no job of this queue is running or due within ``horizon_seconds``."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         pool = self._app.connector.pool  # type: ignore[attr-defined]
@@ -476,8 +476,9 @@ class ProcrastinateJobQueue:
                 row = await (
                     await connection.execute(
                         "SELECT 1 FROM procrastinate_jobs WHERE queue_name = %s AND (status = 'doing' OR "
-                        "(status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now()))) LIMIT 1",
-                        (self._queue_name,),
+                        "(status = 'todo' AND (scheduled_at IS NULL OR "
+                        "scheduled_at <= now() + make_interval(secs => %s)))) LIMIT 1",
+                        (self._queue_name, horizon_seconds),
                     )
                 ).fetchone()
             if row is None:
