@@ -231,8 +231,8 @@ def run(
         ("bare signature check", f"{half:,.0f}/s", bare_open),
         ("agent web (jobs in worker)", "max", web_closed),
         ("agent web (jobs in worker)", f"{half:,.0f}/s", web_open),
-        ("agent all-in-one (embedded)", "max", one_closed),
-        ("agent all-in-one (embedded)", f"{half:,.0f}/s", one_open),
+        ("agent all-in-one (web + jobs)", "max", one_closed),
+        ("agent all-in-one (web + jobs)", f"{half:,.0f}/s", one_open),
     ]
     for name, load, result in rows:
         if result is not None:
