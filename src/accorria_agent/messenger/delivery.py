@@ -36,6 +36,7 @@ DELIVER_OUTBOUND_TASK = "deliver_outbound"
 # Waits longer than this are not slept inside the conversation's job: the message is retried later.
 MAX_INLINE_WAIT_SECONDS = 2.0
 MAX_DEFERRED_ATTEMPTS = 8
+HUMAN_DELAY_MAX_SECONDS = 4.0
 
 
 class OutboundDelivery:
@@ -66,12 +67,10 @@ class OutboundDelivery:
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
 
-    async def deliver(self, tenant_id: int, message_ids: list[int], *, started: float | None = None) -> None:
+    async def deliver(self, tenant_id: int, message_ids: list[int]) -> None:
         """Send each message in order, re-checking policy and takeover state right before each send."""
-        loop = asyncio.get_running_loop()
-        started = loop.time() if started is None else started
         for message_id in message_ids:
-            await self._deliver_one(tenant_id, message_id, started)
+            await self._deliver_one(tenant_id, message_id)
 
     async def _schedule_retry(
         self, session: AsyncSession, message: Any, tenant_id: int, reason: str | None, retry_in: float
@@ -116,7 +115,7 @@ class OutboundDelivery:
         except GraphApiError as error:
             log.warning("thread_control_failed", action=action, error=error.summary())
 
-    async def _deliver_one(self, tenant_id: int, message_id: int, started: float) -> None:
+    async def _deliver_one(self, tenant_id: int, message_id: int) -> None:
         async with transaction(self._factory) as session:
             message = await repo.outbound_message(session, tenant_id, message_id)
             if message is None or message.status != "pending":
@@ -164,6 +163,12 @@ class OutboundDelivery:
             messaging_type = permission.messaging_type or "RESPONSE"
             tag = permission.tag
             human_delays = self._delays and settings.human_like_delays and message.author == "bot"
+            # Time the buyer has already waited (quiet period, processing): the pause shrinks by it.
+            waited = (
+                (now - conversation.last_buyer_message_at).total_seconds()
+                if conversation.last_buyer_message_at
+                else 0.0
+            )
             page_id = tenant.page_id
             limits = RateLimits(
                 per_minute=settings.rate_limit_per_minute,
@@ -171,7 +176,7 @@ class OutboundDelivery:
                 per_day=settings.rate_limit_per_day,
             )
         if human_delays:
-            await self._typing_then_wait(token, psid, len(body.get("text", "")), started)
+            await self._typing_then_wait(token, psid, len(body.get("text", "")), waited)
         wait = await self._limiter.acquire(page_id, limits)
         if 0 < wait <= MAX_INLINE_WAIT_SECONDS:
             await asyncio.sleep(wait)
@@ -265,16 +270,20 @@ class OutboundDelivery:
                 await asyncio.sleep(wait * (0.5 + random.random()))
         return "retry_later", "exhausted inline retries", None, self._retry_base
 
-    async def _typing_then_wait(self, token: str, psid: str, length: int, started: float) -> None:
-        """Typing indicator, then a pause that grows with the reply's length and shrinks with time spent."""
-        try:
-            await self._graph.sender_action(token, psid, "typing_on")
-        except GraphApiError:
-            pass  # a missing typing indicator must never cost the reply
-        target = min(4.0, 0.8 + length / 80.0)
-        spent = asyncio.get_running_loop().time() - started
-        if target - spent > 0:
-            await asyncio.sleep(target - spent)
+    async def _typing_then_wait(self, token: str, psid: str, length: int, waited: float) -> None:
+        """Seen, typing…, then a pause that grows with the reply's length and shrinks with the wait so far.
+
+        A 160-character reply aims at ~2.8 s after the buyer's message, so that with the quiet period
+        the buyer sees answers within about 5 seconds on average.
+        """
+        for action in ("mark_seen", "typing_on"):
+            try:
+                await self._graph.sender_action(token, psid, action)
+            except GraphApiError:
+                pass  # a missing indicator must never cost the reply
+        target = min(HUMAN_DELAY_MAX_SECONDS, 0.8 + length / 80.0)
+        if target - waited > 0:
+            await asyncio.sleep(target - waited)
 
 
 def _bot_may_speak(mode: str, payload: dict[str, Any]) -> bool:
