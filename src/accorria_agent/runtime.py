@@ -111,6 +111,11 @@ def build_runtime(
         run_jobs=run_jobs,
     )
     _register_tasks(runtime)
+    phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
+    if phraser_metrics is not None:
+        from accorria_agent.metrics import PhraserCollector
+
+        metrics.registry.register(PhraserCollector(phraser_metrics))
     return runtime
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from tests.fakes.fake_openai import FakeOpenAI, Script
@@ -192,3 +193,28 @@ async def test_history_is_limited_to_recent_turns(fake: FakeOpenAI) -> None:
     await phraser(fake).phrase(COUNTER, LISTING, Tone.FRIENDLY, history, 0)
     user = fake.requests[0]["messages"][1]["content"]
     assert "message number t" in user and "message number a" not in user
+
+
+async def test_llm_fallbacks_are_exported_as_prometheus_metrics(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+    from prometheus_client import generate_latest
+
+    from accorria_agent.runtime import build_runtime
+    from accorria_agent.settings import Settings
+
+    settings = Settings(
+        _env_file=None,
+        OPENAI_API_KEY="sk-test-not-a-real-key",
+        OPENAI_BASE_URL="http://127.0.0.1:9/v1",
+        ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        ACCORRIA_DATA_DIR=str(tmp_path),
+    )
+    runtime = build_runtime(settings, run_jobs=False)
+    phraser = runtime.composer.phraser  # type: ignore[attr-defined]
+    phraser.metrics.record_fallback("timeout")
+    phraser.metrics.record_llm()
+    text = generate_latest(runtime.metrics.registry).decode()
+    await runtime.http.aclose()
+    await runtime.engine.dispose()
+    assert 'accorria_llm_template_fallbacks_total{reason="timeout"} 1.0' in text
+    assert "accorria_llm_replies_total 1.0" in text

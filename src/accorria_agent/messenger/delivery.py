@@ -221,6 +221,9 @@ class OutboundDelivery:
                 conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
                 if conversation is not None and stored.author == "bot":
                     conversation.last_bot_message_at = self._clock()
+                    if conversation.last_buyer_message_at is not None:
+                        answered_in = conversation.last_bot_message_at - conversation.last_buyer_message_at
+                        self._metrics.reply_latency.observe(max(0.0, answered_in.total_seconds()))
             elif reason and reason.startswith(ErrorClass.TOKEN_INVALID.value):
                 tenant = await _tenant(session, tenant_id)
                 if tenant is not None:

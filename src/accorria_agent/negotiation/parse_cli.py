@@ -37,11 +37,12 @@ def parse_one(
 
 
 def parse_lines(lines: Iterable[str]) -> Iterator[str]:
-    """One JSON line out per non-blank line in, in order; a bad line yields ``{"error": ...}``."""
+    """One JSON line out per line in, in order; a bad or blank line yields ``{"error": ...}``."""
     for raw in lines:
-        if not raw.strip():
-            continue
         try:
+            if not raw.strip():
+                # Still one output line per input line, so callers can zip inputs with outputs.
+                raise InputError("empty line")
             request = _request(raw)
             result = parse_one(**request)
         except InputError as error:
