@@ -187,3 +187,56 @@ async def test_a_burst_gets_one_reply_after_a_typing_indicator(
         )
         reply = messages[0].message["text"]
         assert "$" in reply and "available" in reply.lower()  # one coherent answer to all three
+
+
+async def test_a_paused_bot_resumes_after_the_configured_quiet_period(
+    database_url: str, make_settings: Make
+) -> None:
+    from sqlalchemy import update
+
+    from accorria_agent.db.engine import transaction
+    from accorria_agent.sellers.models import MessengerSettings
+
+    async with sim_harness(make_settings, database_url) as h:
+        async with transaction(h.runtime.session_factory) as session:
+            await session.execute(update(MessengerSettings).values(auto_resume_minutes=30))
+        await h.say("3007", "hi")
+        h.sim.inbox_message("3007", "Owner here, one sec")
+        await h.settle()
+        await h.say("3007", "ok")
+        assert len(h.sent_texts("3007")) == 1  # paused: the seller is talking
+        h.sim.state.advance(31 * 60)
+        await h.say("3007", "hello? still available?")
+        texts = h.sent_texts("3007")
+        assert len(texts) == 2
+        assert "automated assistant" in texts[1]
+        assert (await h.conversation("3007")).mode == "bot"
+
+
+async def test_a_message_over_messenger_limits_is_never_sent(database_url: str, make_settings: Make) -> None:
+    from accorria_agent.conversations import repository as repo
+    from accorria_agent.conversations.models import Message
+    from accorria_agent.db.engine import transaction
+
+    async with sim_harness(make_settings, database_url) as h:
+        await h.say("3008", "hi")
+        before = len(h.sim.state.sent)
+        async with transaction(h.runtime.session_factory) as session:
+            conversation = await repo.conversation_for(session, h.tenant_id, "3008")
+            assert conversation is not None
+            bad = repo.new_outbound(
+                conversation,
+                author="bot",
+                text="Pick one",
+                payload={"quick_replies": [["P", "A title far longer than twenty characters"]]},
+                now=h.runtime.clock(),
+            )
+            session.add(bad)
+            await session.flush()
+            bad_id = bad.id
+        await h.runtime.delivery.deliver(h.tenant_id, [bad_id])
+        assert len(h.sim.state.sent) == before
+        async with h.runtime.session_factory() as session:
+            stored = await session.get(Message, bad_id)
+        assert stored is not None and stored.status == "failed"
+        assert "quick_replies[0].title" in (stored.status_reason or "")

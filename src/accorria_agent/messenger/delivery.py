@@ -23,6 +23,7 @@ from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
+from accorria_agent.messenger.send_api import SendApiValidationError, text_message
 from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.notifications import notify_seller
 
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-MAX_TEXT = 2000
 DELIVER_OUTBOUND_TASK = "deliver_outbound"
 # Waits longer than this are not slept inside the conversation's job: the message is retried later.
 MAX_INLINE_WAIT_SECONDS = 2.0
@@ -158,7 +158,15 @@ class OutboundDelivery:
             message.tag = permission.tag
             token = self._cipher.decrypt(tenant.page_access_token_encrypted)
             psid = conversation.buyer_psid
-            body = _message_body(message.text or "", message.payload)
+            try:
+                body = _message_body(message.text or "", message.payload)
+            except SendApiValidationError as error:
+                # Never let Meta be the validator: an invalid message is a bug to see, not to send.
+                message.status = "failed"
+                message.status_reason = f"invalid message: {error}"[:500]
+                self._metrics.replies_sent.labels(status="failed").inc()
+                await notify_seller(session, tenant_id, conversation.id, "send_failed", message.status_reason)
+                return
             key = message.outbound_key
             messaging_type = permission.messaging_type or "RESPONSE"
             tag = permission.tag
@@ -297,13 +305,10 @@ def _bot_may_speak(mode: str, payload: dict[str, Any]) -> bool:
 
 
 def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
-    body: dict[str, Any] = {"text": text[:MAX_TEXT]}
+    """The Send API ``message``, validated against Messenger's limits before anything is sent."""
     quick = payload.get("quick_replies") if isinstance(payload, dict) else None
-    if quick:
-        body["quick_replies"] = [
-            {"content_type": "text", "title": str(title)[:20], "payload": str(pl)} for pl, title in quick[:13]
-        ]
-    return body
+    pairs = [(str(pl), str(title)) for pl, title in quick] if quick else []
+    return dict(text_message(text, pairs))
 
 
 async def _tenant(session: AsyncSession, tenant_id: int) -> Any:
