@@ -240,3 +240,27 @@ async def test_a_message_over_messenger_limits_is_never_sent(database_url: str, 
             stored = await session.get(Message, bad_id)
         assert stored is not None and stored.status == "failed"
         assert "quick_replies[0].title" in (stored.status_reason or "")
+
+
+async def test_a_seller_taking_over_while_the_bot_types_drops_the_reply(
+    database_url: str, make_settings: Make
+) -> None:
+    import asyncio
+
+    async with sim_harness(make_settings, database_url, HUMAN_LIKE_DELAYS=True) as h:
+        await h.say("3009", "hi")  # first reply: disclosure, typing, sent
+        assert len(h.sent_texts("3009")) == 1
+        await h.sim.send_buyer_message(
+            "3009", "what is the mileage and does it have a sunroof and heated seats?"
+        )
+        # The bot is "typing" (a pause of a second or two before the send); the seller answers meanwhile.
+        for _ in range(100):
+            typing = [e for e in h.sent_entries("3009") if e.sender_action == "typing_on"]
+            if len(typing) == 2:
+                break
+            await asyncio.sleep(0.02)
+        h.sim.inbox_message("3009", "Owner here: 62k miles, yes to both.")
+        await h.settle()
+        assert len(h.sent_texts("3009")) == 1  # the prepared reply was dropped, not sent over the seller
+        bot = [m for m in await h.messages("3009") if m.author == "bot"]
+        assert [m.status for m in bot][-1] == "dropped"

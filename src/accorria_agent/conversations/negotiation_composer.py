@@ -116,6 +116,8 @@ class NegotiationComposer:
     def __init__(self, phraser: Phraser | None = None) -> None:
         self.phraser: Phraser = phraser or TemplatePhraser()
         self.guard_failures = 0
+        # Templates need no conversation history; only an LLM phraser gets it (saves a query per turn).
+        self.wants_history = not isinstance(self.phraser, TemplatePhraser)
 
     async def compose(self, context: TurnContext) -> TurnResult:
         if context.listing is None or context.rules is None:

@@ -22,6 +22,8 @@ from accorria_agent.conversations.composer import BuyerInput, TurnContext
 from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation
 from accorria_agent.db.engine import transaction
+from accorria_agent.jobs.interface import JobRequest
+from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -43,6 +45,9 @@ class TurnOutcome:
     outbound_ids: list[int] | None = None
     tenant_id: int | None = None
     graph_actions: list[str] = field(default_factory=list)
+    # Delivery deferred to its own job (human-like delays): it must not hold the conversation's lock
+    # while "typing", or a seller's takeover arriving meanwhile could not be applied before the send.
+    delivery_deferred: bool = False
 
 
 async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOutcome:
@@ -89,7 +94,7 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
         if bot_may_answer:
             await _compose_and_record(session, runtime, tenant, settings, conversation, inputs, now, outcome)
     if outcome.tenant_id is not None:
-        if outcome.outbound_ids:
+        if outcome.outbound_ids and not outcome.delivery_deferred:
             await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids)
         for action in dict.fromkeys(outcome.graph_actions):
             await runtime.delivery.thread_control(outcome.tenant_id, psid, action)
@@ -110,9 +115,11 @@ async def _compose_and_record(
     listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
     if listing is not None and conversation.listing_id is None:
         conversation.listing_id = listing.id
-    history = [
-        (m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)
-    ]
+    history = (
+        [(m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)]
+        if getattr(runtime.composer, "wants_history", True)
+        else []
+    )
     context = TurnContext(
         conversation_id=conversation.id,
         listing=listing_facts(listing) if listing else None,
@@ -153,6 +160,18 @@ async def _compose_and_record(
         outcome.graph_actions.append("pass_thread_control")
     await session.flush()
     outcome.outbound_ids = [m.id for m in outbound]
+    if outcome.outbound_ids and runtime.settings.human_like_delays and settings.human_like_delays:
+        await runtime.queue.defer_many(
+            session,
+            [
+                JobRequest(
+                    task=DELIVER_OUTBOUND_TASK,
+                    args={"tenant_id": tenant.id, "message_ids": outcome.outbound_ids},
+                    lock=f"outbound:{tenant.page_id}:{conversation.buyer_psid}",
+                )
+            ],
+        )
+        outcome.delivery_deferred = True
 
 
 def _handoff_text(reason: str) -> str:

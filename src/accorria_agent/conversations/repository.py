@@ -105,6 +105,27 @@ async def outbound_message(session: AsyncSession, tenant_id: int, message_id: in
     return result.scalar_one_or_none()
 
 
+async def outbound_with_context(
+    session: AsyncSession, tenant_id: int, message_id: int
+) -> tuple[Message, Conversation, MessengerTenant, MessengerSettings] | None:
+    """An outbound message with its conversation, tenant and settings, in one query (the send-time gate)."""
+    result = await session.execute(
+        tenant_select(Message, tenant_id)
+        .add_columns(Conversation, MessengerTenant, MessengerSettings)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
+        .outerjoin(MessengerSettings, MessengerSettings.tenant_id == Message.tenant_id)
+        .where(Message.id == message_id, Message.direction == "outbound")
+    )
+    row = result.first()
+    if row is None:
+        return None
+    message, conversation, tenant, settings = row
+    if settings is None:
+        settings = await settings_for(session, tenant_id)
+    return message, conversation, tenant, settings
+
+
 async def recent_messages(
     session: AsyncSession, tenant_id: int, conversation_id: int, limit: int = 12
 ) -> list[Message]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,22 @@ DELIVER_OUTBOUND_TASK = "deliver_outbound"
 MAX_INLINE_WAIT_SECONDS = 2.0
 MAX_DEFERRED_ATTEMPTS = 8
 HUMAN_DELAY_MAX_SECONDS = 4.0
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A message that passed the send-time gate, with everything needed to send it."""
+
+    token: str
+    psid: str
+    body: dict[str, Any]
+    key: str | None
+    messaging_type: str
+    tag: str | None
+    page_id: str
+    limits: RateLimits
+    human_delays: bool
+    waited: float
 
 
 class OutboundDelivery:
@@ -116,75 +133,24 @@ class OutboundDelivery:
             log.warning("thread_control_failed", action=action, error=error.summary())
 
     async def _deliver_one(self, tenant_id: int, message_id: int) -> None:
-        async with transaction(self._factory) as session:
-            message = await repo.outbound_message(session, tenant_id, message_id)
-            if message is None or message.status != "pending":
-                return
-            conversation = await repo.conversation_by_id(session, tenant_id, message.conversation_id)
-            tenant = await _tenant(session, tenant_id)
-            settings = await repo.settings_for(session, tenant_id)
-            if conversation is None or tenant is None:
-                return
-            now = self._clock()
-            refusal = None
-            if tenant.status != "active":
-                refusal = f"tenant {tenant.status}"
-            elif message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
-                # Prepared before the seller took over: two voices must never answer the same buyer.
-                refusal = "dropped: the seller has taken over this conversation"
-            permission = send_permission(
-                now=now,
-                last_buyer_message_at=conversation.last_buyer_message_at,
-                author=message.author,
-                human_agent_tag_enabled=settings.human_agent_tag_enabled,
+        prepared = await self._prepare(tenant_id, message_id)
+        if prepared is None:
+            return
+        if prepared.human_delays:
+            await self._typing_then_wait(
+                prepared.token, prepared.psid, len(prepared.body.get("text", "")), prepared.waited
             )
-            if refusal is None and not permission.allowed:
-                refusal = f"refused: {permission.reason}"
-            if refusal is not None:
-                message.status = "dropped" if refusal.startswith("dropped") else "refused"
-                message.status_reason = refusal[:500]
-                self._metrics.replies_sent.labels(status=message.status).inc()
-                log.info("outbound_not_sent", message_id=message.id, reason=refusal)
-                if message.status == "refused":
-                    await notify_seller(
-                        session,
-                        tenant_id,
-                        conversation.id,
-                        "send_refused",
-                        f"A message was not sent: {refusal}",
-                    )
+            # The seller may have taken over while the buyer watched "typing…": check everything again.
+            prepared = await self._prepare(tenant_id, message_id)
+            if prepared is None:
                 return
-            message.messaging_type = permission.messaging_type
-            message.tag = permission.tag
-            token = self._cipher.decrypt(tenant.page_access_token_encrypted)
-            psid = conversation.buyer_psid
-            try:
-                body = _message_body(message.text or "", message.payload)
-            except SendApiValidationError as error:
-                # Never let Meta be the validator: an invalid message is a bug to see, not to send.
-                message.status = "failed"
-                message.status_reason = f"invalid message: {error}"[:500]
-                self._metrics.replies_sent.labels(status="failed").inc()
-                await notify_seller(session, tenant_id, conversation.id, "send_failed", message.status_reason)
-                return
-            key = message.outbound_key
-            messaging_type = permission.messaging_type or "RESPONSE"
-            tag = permission.tag
-            human_delays = self._delays and settings.human_like_delays and message.author == "bot"
-            # Time the buyer has already waited (quiet period, processing): the pause shrinks by it.
-            waited = (
-                (now - conversation.last_buyer_message_at).total_seconds()
-                if conversation.last_buyer_message_at
-                else 0.0
-            )
-            page_id = tenant.page_id
-            limits = RateLimits(
-                per_minute=settings.rate_limit_per_minute,
-                per_hour=settings.rate_limit_per_hour,
-                per_day=settings.rate_limit_per_day,
-            )
-        if human_delays:
-            await self._typing_then_wait(token, psid, len(body.get("text", "")), waited)
+        token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
+        messaging_type, tag, page_id, limits = (
+            prepared.messaging_type,
+            prepared.tag,
+            prepared.page_id,
+            prepared.limits,
+        )
         wait = await self._limiter.acquire(page_id, limits)
         if 0 < wait <= MAX_INLINE_WAIT_SECONDS:
             await asyncio.sleep(wait)
@@ -245,6 +211,85 @@ class OutboundDelivery:
                     tenant.status_reason = "Meta restricted this Page's messaging"
                     await notify_seller(session, tenant_id, None, "restricted", tenant.status_reason)
         self._metrics.replies_sent.labels(status=status).inc()
+
+    async def _prepare(self, tenant_id: int, message_id: int) -> _Prepared | None:
+        """The send-time gate: tenant state, takeover, the 24-hour window, message limits.
+
+        Returns what to send, or ``None`` after recording why the message must not go (dropped, refused,
+        invalid) or when it is no longer pending.
+        """
+        async with transaction(self._factory) as session:
+            loaded = await repo.outbound_with_context(session, tenant_id, message_id)
+            if loaded is None:
+                return None
+            message, conversation, tenant, settings = loaded
+            if message.status != "pending":
+                return None
+            now = self._clock()
+            refusal = None
+            if tenant.status != "active":
+                refusal = f"tenant {tenant.status}"
+            elif message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
+                # Prepared before the seller took over: two voices must never answer the same buyer.
+                refusal = "dropped: the seller has taken over this conversation"
+            permission = send_permission(
+                now=now,
+                last_buyer_message_at=conversation.last_buyer_message_at,
+                author=message.author,
+                human_agent_tag_enabled=settings.human_agent_tag_enabled,
+            )
+            if refusal is None and not permission.allowed:
+                refusal = f"refused: {permission.reason}"
+            if refusal is not None:
+                message.status = "dropped" if refusal.startswith("dropped") else "refused"
+                message.status_reason = refusal[:500]
+                self._metrics.replies_sent.labels(status=message.status).inc()
+                log.info("outbound_not_sent", message_id=message.id, reason=refusal)
+                if message.status == "refused":
+                    await notify_seller(
+                        session,
+                        tenant_id,
+                        conversation.id,
+                        "send_refused",
+                        f"A message was not sent: {refusal}",
+                    )
+                return None
+            message.messaging_type = permission.messaging_type
+            message.tag = permission.tag
+            token = self._cipher.decrypt(tenant.page_access_token_encrypted)
+            psid = conversation.buyer_psid
+            try:
+                body = _message_body(message.text or "", message.payload)
+            except SendApiValidationError as error:
+                # Never let Meta be the validator: an invalid message is a bug to see, not to send.
+                message.status = "failed"
+                message.status_reason = f"invalid message: {error}"[:500]
+                self._metrics.replies_sent.labels(status="failed").inc()
+                await notify_seller(session, tenant_id, conversation.id, "send_failed", message.status_reason)
+                return None
+            human_delays = self._delays and settings.human_like_delays and message.author == "bot"
+            # Time the buyer has already waited (quiet period, processing): the pause shrinks by it.
+            waited = (
+                (now - conversation.last_buyer_message_at).total_seconds()
+                if conversation.last_buyer_message_at
+                else 0.0
+            )
+            return _Prepared(
+                token=token,
+                psid=psid,
+                body=body,
+                key=message.outbound_key,
+                messaging_type=permission.messaging_type or "RESPONSE",
+                tag=permission.tag,
+                page_id=tenant.page_id,
+                limits=RateLimits(
+                    per_minute=settings.rate_limit_per_minute,
+                    per_hour=settings.rate_limit_per_hour,
+                    per_day=settings.rate_limit_per_day,
+                ),
+                human_delays=human_delays,
+                waited=waited,
+            )
 
     async def _send_with_retries(
         self,
