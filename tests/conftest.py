@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -53,19 +54,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session (dropped afterwards)."""
-    name = f"accorria_test_{uuid.uuid4().hex[:10]}"
+@contextmanager
+def migrated_postgres_database(prefix: str) -> Iterator[str]:
+    """Create a uniquely named PostgreSQL database, migrate it, yield its URL, drop it afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_pg_execute(POSTGRES_ADMIN_URL, f'CREATE DATABASE "{name}"'))
     except Exception as error:  # any connection problem means: no server here
         skip_or_fail(f"PostgreSQL not reachable at {POSTGRES_ADMIN_URL}: {type(error).__name__}")
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     url = f"{base}/{name}".replace("postgresql://", "postgresql+asyncpg://", 1)
-    upgrade(url)
-    yield url
-    asyncio.run(_pg_execute(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(_pg_execute(POSTGRES_ADMIN_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session (dropped afterwards)."""
+    with migrated_postgres_database("accorria_test") as url:
+        yield url
 
 
 TABLES = (
