@@ -148,6 +148,31 @@ def bench_webhook(
     run(requests=requests, concurrency=concurrency, database_url=database_url)
 
 
+@bench_app.command("e2e")
+def bench_e2e(
+    rate: Annotated[float, typer.Option(min=1, max=5000, help="Buyer messages per second.")] = 200.0,
+    seconds: Annotated[float, typer.Option(min=1, max=120, help="How long to send.")] = 10.0,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL (web + one worker) instead of SQLite.")
+    ] = None,
+) -> None:
+    """Webhook to Send API latency at a fixed message rate, beside the webhook's own answer latency."""
+    from accorria_agent.bench.pipeline import run_e2e
+
+    run_e2e(rate=rate, seconds=seconds, database_url=database_url)
+
+
+@bench_app.command("workers")
+def bench_workers(
+    database_url: Annotated[str, typer.Option(help="PostgreSQL database for the run (its schema is reset).")],
+    messages: Annotated[int, typer.Option(min=100, help="Backlog size.")] = 2000,
+) -> None:
+    """Throughput of two workers against one on the same backlog (PostgreSQL)."""
+    from accorria_agent.bench.pipeline import run_workers
+
+    run_workers(database_url=database_url, messages=messages)
+
+
 @bench_app.command("negotiate")
 def bench_negotiate(
     buyers: Annotated[int, typer.Option(min=1, help="Simulated buyers.")] = 1000,

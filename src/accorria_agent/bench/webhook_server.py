@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import uuid
 
 import httpx
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from accorria_agent.app import create_app
+from accorria_agent.logging_setup import configure_logging
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import create_engine, create_session_factory, transaction
 from accorria_agent.messenger.signature import SIGNATURE_HEADER, is_valid_signature
@@ -49,15 +51,25 @@ _RUN = uuid.uuid4().hex[:8]
 
 
 def graph_app() -> FastAPI:
-    """A stand-in Graph API that accepts every send (the worker's Send API calls go here)."""
+    """A stand-in Graph API that accepts every send and remembers when each message arrived.
+
+    ``GET /_received`` returns ``[[recipient, unix_time, metadata], …]`` for end-to-end latency.
+    """
     app = FastAPI()
+    received: list[tuple[str, float, str | None]] = []
+
+    @app.get("/_received")
+    async def received_messages() -> Response:
+        return JSONResponse(received)
 
     @app.post("/{version}/me/messages")
     async def send(version: str, request: Request) -> Response:
+        arrived = time.time()
         body = await request.json()
         recipient = str(body.get("recipient", {}).get("id", ""))
         if "sender_action" in body:
             return JSONResponse({"recipient_id": recipient})
+        received.append((recipient, arrived, body.get("message", {}).get("metadata")))
         return JSONResponse({"recipient_id": recipient, "message_id": f"m_bench_{_RUN}_{next(_sent)}"})
 
     return app
@@ -91,6 +103,12 @@ async def seed_bench_tenant(settings: Settings) -> None:
 def agent_app() -> FastAPI:
     """The real service on the configured database, with one seeded Page and a fake Graph API."""
     settings = Settings(_env_file=None)
+    configure_logging(settings.log_level)
     run_jobs = os.environ.get("BENCH_RUN_JOBS", "1") == "1"
-    runtime = build_runtime(settings, graph_transport=httpx.MockTransport(_graph_ok), run_jobs=run_jobs)
+    # With a Graph stand-in server configured, replies go to it over HTTP (end-to-end benchmarks);
+    # otherwise an in-memory transport answers (ingest benchmarks).
+    transport = (
+        None if settings.facebook_graph_url.startswith("http://127.0.0.1") else httpx.MockTransport(_graph_ok)
+    )
+    runtime = build_runtime(settings, graph_transport=transport, run_jobs=run_jobs)
     return create_app(runtime)
