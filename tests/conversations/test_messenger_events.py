@@ -270,3 +270,22 @@ async def test_the_pages_send_rate_limit_holds_replies_back(database_url: str, m
         held = [m for m in await h.messages("1303") if m.author == "bot"]
         assert held[0].status == "pending"
         assert "rate limit" in (held[0].status_reason or "")
+
+
+async def test_an_m_me_click_reopens_the_window_and_a_reaction_does_not(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        await h.say("1401", "hi")
+        first = (await h.conversation("1401")).last_buyer_message_at
+        h.sim.state.advance(3600)
+        bot = [m for m in await h.messages("1401") if m.author == "bot"][0]
+        await h.sim.buyer_event("1401", "reaction", {"mid": bot.mid, "reaction": "like"})
+        await h.settle()
+        assert (await h.conversation("1401")).last_buyer_message_at == first
+        h.sim.state.advance(3600)
+        await h.sim.buyer_event("1401", "referral", {"ref": f"listing_{h.listing_id}"})
+        await h.settle()
+        reopened = (await h.conversation("1401")).last_buyer_message_at
+        assert reopened is not None and first is not None
+        assert (reopened - first).total_seconds() >= 7000

@@ -18,9 +18,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from accorria_agent.app import create_app
-from accorria_agent.logging_setup import configure_logging
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import create_engine, create_session_factory, transaction
+from accorria_agent.logging_setup import configure_logging
 from accorria_agent.messenger.signature import SIGNATURE_HEADER, is_valid_signature
 from accorria_agent.runtime import build_runtime
 from accorria_agent.sellers import service as sellers

@@ -258,6 +258,8 @@ async def _on_referral(
     conversation: Conversation,
     event: EventLog,
 ) -> ApplyResult:
+    # Meta: following an m.me link into an existing thread resets the 24-hour window.
+    _touch_window(conversation, _ts(event))
     return ApplyResult(
         outcome=await _attach_listing(session, tenant, conversation, _dict(event.payload.get("referral")))
     )
@@ -290,6 +292,8 @@ async def _on_reaction(
     conversation: Conversation,
     event: EventLog,
 ) -> ApplyResult:
+    # Meta counts a reaction as opening the window; we deliberately don't (docs/messenger.md): the bot never
+    # answers a reaction, so counting it could only let a later message out on a reaction's strength.
     raw = _dict(event.payload.get("reaction"))
     target = (
         await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None

@@ -3,8 +3,9 @@
 Meta's rules: a Page may message a person within 24 hours of that person's last message
 (``messaging_type=RESPONSE``). A *human* agent may answer up to 7 days after it with the
 ``HUMAN_AGENT`` tag (the feature must be enabled for the app). Automated messages never carry a tag.
-Reads, deliveries and echoes do not reopen the window: only the buyer's own messages, postbacks and
-reactions to our messages count as "the user's last message" here — we use the buyer's last message.
+Reads, deliveries and echoes do not reopen the window. What does: the person's messages, postbacks (Get
+Started and other buttons) and following an m.me link into the thread (referral); the event handlers record
+each as the buyer's last interaction. Meta also counts reactions; we deliberately do not (conservative).
 """
 
 from __future__ import annotations
