@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -70,6 +70,19 @@ def graph_stand_in_app() -> FastAPI:
     # The simulator bounds its log for long demos; the tests need every request of the run.
     sim.state.sent = collections.deque()
     app = FastAPI()
+    latency = float(os.environ.get("STAND_IN_SEND_LATENCY_SECONDS", "0") or 0)
+    if latency > 0:
+        # A slow Graph edge: the agent's jobs then spend most of their time inside the Send API call,
+        # which is where a killed or stopped worker hurts most (sent or not? recorded or not?).
+        @app.middleware("http")
+        async def slow_send(request: Request, call_next: Any) -> Response:
+            response: Response = await call_next(request)
+            if request.method == "POST" and request.url.path.endswith("/messages"):
+                # After the simulator accepted (and logged) the send: a worker killed now leaves a
+                # reply Meta has but the database does not know was sent.
+                await asyncio.sleep(latency)
+            return response
+
     app.include_router(sim.graph_router, prefix=STAND_IN_GRAPH_PREFIX)
     app.include_router(sim.ui_router, prefix="/simulator")
 
