@@ -229,7 +229,7 @@ async def test_a_rate_limited_send_is_retried_later_not_held(database_url: str, 
         await h.say("1200", "hello")
         bot = [m for m in await h.messages("1200") if m.author == "bot"]
         assert len(bot) == 1
-        assert bot[0].status == "pending"  # Meta asked us to wait a minute: scheduled, not slept on
+        assert bot[0].status == "queued"  # Meta asked us to wait a minute: scheduled, not slept on
         assert "will retry" in (bot[0].status_reason or "")
         assert bot[0].payload.get("delivery_attempts") == 1
         async with h.runtime.session_factory() as session:
@@ -268,7 +268,7 @@ async def test_the_pages_send_rate_limit_holds_replies_back(database_url: str, m
         sent = [psid for psid in ("1301", "1302", "1303") if h.sent_texts(psid)]
         assert sent == ["1301", "1302"]
         held = [m for m in await h.messages("1303") if m.author == "bot"]
-        assert held[0].status == "pending"
+        assert held[0].status == "queued"
         assert "rate limit" in (held[0].status_reason or "")
 
 
@@ -289,3 +289,34 @@ async def test_an_m_me_click_reopens_the_window_and_a_reaction_does_not(
         reopened = (await h.conversation("1401")).last_buyer_message_at
         assert reopened is not None and first is not None
         assert (reopened - first).total_seconds() >= 7000
+
+
+async def test_a_reply_left_pending_by_a_dead_worker_is_requeued_not_lost(
+    database_url: str, make_settings: Make
+) -> None:
+    from accorria_agent.conversations.models import Message
+    from accorria_agent.conversations.pipeline import ORPHAN_GRACE_SECONDS, process_conversation
+    from tests.helpers import PAGE_ID
+
+    async with sim_harness(make_settings, database_url) as h:
+        await h.say("1500", "hi")
+        async with transaction(h.runtime.session_factory) as session:
+            conversation = await repo.conversation_for(session, h.tenant_id, "1500")
+            assert conversation is not None
+            orphan = repo.new_outbound(
+                conversation, author="bot", text="Still there?", payload={}, now=h.runtime.clock()
+            )
+            session.add(orphan)  # recorded, then the worker "died" before sending it
+            await session.flush()
+            orphan_id = orphan.id
+        # The job's retry after the crash finds no new event, but finds the orphan.
+        await process_conversation(h.runtime, {"page_id": PAGE_ID, "buyer_psid": "1500"})
+        async with h.runtime.session_factory() as session:
+            stored = await session.get(Message, orphan_id)
+        assert stored is not None and stored.status == "queued"
+        assert h.sent_texts("1500")[-1] != "Still there?"  # not sent at once: the grace lets an echo land
+        assert ORPHAN_GRACE_SECONDS >= 10
+        await h.runtime.delivery.deliver(h.tenant_id, [orphan_id])  # what the delayed job does
+        assert h.sent_texts("1500")[-1] == "Still there?"
+        await h.runtime.delivery.deliver(h.tenant_id, [orphan_id])  # a second run sends nothing
+        assert h.sent_texts("1500").count("Still there?") == 1

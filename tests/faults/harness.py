@@ -245,7 +245,7 @@ class Cluster:
               (SELECT count(*) FROM messenger_events_log WHERE processed_at IS NULL) AS unprocessed,
               (SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing') AS doing,
               (SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'
-                  AND (scheduled_at IS NULL OR scheduled_at <= now() + interval '5 seconds')) AS due,
+                  AND (scheduled_at IS NULL OR scheduled_at <= now() + interval '20 seconds')) AS due,
               (SELECT count(*) FROM messenger_messages WHERE direction = 'outbound' AND status = 'pending'
                   AND coalesce(status_reason, '') NOT LIKE 'will retry:%') AS unsent
             """

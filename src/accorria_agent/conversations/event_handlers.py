@@ -178,7 +178,7 @@ async def _on_echo(
             return ApplyResult(outcome="echo: ours, no matching intent")
         if message.mid is None and mid and await repo.message_by_mid(session, tenant.id, mid) is None:
             message.mid = mid
-        if message.status in ("pending", "failed"):
+        if message.status in ("pending", "queued", "failed"):
             # Meta has it: a crash between the Send API call and recording its answer must not resend.
             message.status = "sent"
             message.status_reason = "reconciled from echo"

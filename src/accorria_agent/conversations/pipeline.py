@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
+from sqlalchemy import update
 
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput, TurnContext
 from accorria_agent.conversations.event_handlers import apply_event
-from accorria_agent.conversations.models import Conversation
+from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK
@@ -58,10 +59,15 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
     outcome = TurnOutcome()
     async with transaction(runtime.session_factory) as session:
         events = await repo.pending_events(session, page_id, psid)
-        if not events:
-            return outcome
         outcome.events = len(events)
         tenant = await repo.tenant_by_page(session, page_id)
+        if tenant is not None and not events:
+            # A re-run with nothing new (a redelivery, or the retry of a job whose worker died): only
+            # look for replies that worker recorded but may never have sent.
+            existing = await repo.conversation_for(session, tenant.id, psid)
+            if existing is not None:
+                await _requeue_orphans(session, runtime, tenant, existing)
+            return outcome
         if tenant is None:
             for event in events:
                 event.processed_at = now
@@ -71,6 +77,7 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
         outcome.tenant_id = tenant.id
         settings = await repo.settings_for(session, tenant.id)
         conversation = await repo.get_or_create_conversation(session, tenant.id, psid)
+        await _requeue_orphans(session, runtime, tenant, conversation)
         inputs: list[BuyerInput] = []
         for event in events:
             result = await apply_event(session, runtime, tenant, conversation, event)
@@ -161,6 +168,8 @@ async def _compose_and_record(
     await session.flush()
     outcome.outbound_ids = [m.id for m in outbound]
     if outcome.outbound_ids and runtime.settings.human_like_delays and settings.human_like_delays:
+        for message in outbound:
+            message.status = "queued"
         await runtime.queue.defer_many(
             session,
             [
@@ -172,6 +181,32 @@ async def _compose_and_record(
             ],
         )
         outcome.delivery_deferred = True
+
+
+# Long enough for Meta's echo of a send that did go through to reconcile it first (then nothing is resent).
+ORPHAN_GRACE_SECONDS = 15.0
+
+
+async def _requeue_orphans(
+    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation
+) -> None:
+    """Hand replies left ``pending`` by a dead worker to a delayed delivery job (nothing is lost)."""
+    orphan_ids = await repo.orphaned_outbound_ids(session, tenant.id, conversation.id)
+    if not orphan_ids:
+        return
+    await session.execute(update(Message).where(Message.id.in_(orphan_ids)).values(status="queued"))
+    await runtime.queue.defer_many(
+        session,
+        [
+            JobRequest(
+                task=DELIVER_OUTBOUND_TASK,
+                args={"tenant_id": tenant.id, "message_ids": orphan_ids},
+                lock=f"outbound:{tenant.page_id}:{conversation.buyer_psid}",
+                delay_seconds=ORPHAN_GRACE_SECONDS,
+            )
+        ],
+    )
+    log.warning("orphaned_replies_requeued", conversation_id=conversation.id, count=len(orphan_ids))
 
 
 def _handoff_text(reason: str) -> str:

@@ -126,6 +126,25 @@ async def outbound_with_context(
     return message, conversation, tenant, settings
 
 
+async def orphaned_outbound_ids(session: AsyncSession, tenant_id: int, conversation_id: int) -> list[int]:
+    """Outbound intents still ``pending`` when the conversation's job starts.
+
+    Their sender ran under this same conversation lock, so it is gone (a killed worker): nothing else
+    will send them. Deferred deliveries are ``queued`` and excluded.
+    """
+    result = await session.execute(
+        tenant_select(Message, tenant_id)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "outbound",
+            Message.author == "bot",
+            Message.status == "pending",
+        )
+        .order_by(Message.id)
+    )
+    return [m.id for m in result.scalars()]
+
+
 async def recent_messages(
     session: AsyncSession, tenant_id: int, conversation_id: int, limit: int = 12
 ) -> list[Message]:
@@ -171,7 +190,7 @@ async def mark_delivered(
     status: str,
 ) -> int:
     """Raise outbound messages to ``delivered``/``read`` by mid list or watermark; returns rows changed."""
-    order = {"pending": 0, "sent": 1, "delivered": 2, "read": 3}
+    order = {"pending": 0, "queued": 0, "sent": 1, "delivered": 2, "read": 3}
     lower = [s for s, rank in order.items() if 0 < rank < order[status]]
     statement = update(Message).where(
         Message.tenant_id == tenant_id,

@@ -210,7 +210,13 @@ def _queueing_locks(requests: list[JobRequest]) -> list[str]:
 
 
 def _waiting_locks_query(locks: list[str]) -> Select[str | None]:
-    return select(Job.queueing_lock).where(Job.status == "todo", Job.queueing_lock.in_(locks))
+    # FOR SHARE (PostgreSQL; SQLite serialises writers anyway) keeps a waiting job from being claimed
+    # between this read and the caller's commit, which would leave the caller's events without a job.
+    return (
+        select(Job.queueing_lock)
+        .where(Job.status == "todo", Job.queueing_lock.in_(locks))
+        .with_for_update(read=True)
+    )
 
 
 def _job_rows(requests: list[JobRequest], waiting: set[str]) -> list[dict[str, object]]:

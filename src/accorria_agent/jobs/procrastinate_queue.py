@@ -88,7 +88,10 @@ _DEFER_SQL = text(
 )
 _WAITING_SQL = text(
     "SELECT queueing_lock FROM procrastinate_jobs "
-    "WHERE status = 'todo' AND queueing_lock = ANY(CAST(:keys AS text[]))"
+    "WHERE status = 'todo' AND queueing_lock = ANY(CAST(:keys AS text[])) "
+    # Hold the waiting jobs until we commit: procrastinate's fetch skips locked rows, so a waiting job
+    # cannot start (and miss the events we are storing) between this read and our commit.
+    "FOR SHARE"
 )
 
 

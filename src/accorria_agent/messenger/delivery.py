@@ -38,6 +38,8 @@ DELIVER_OUTBOUND_TASK = "deliver_outbound"
 MAX_INLINE_WAIT_SECONDS = 2.0
 MAX_DEFERRED_ATTEMPTS = 8
 HUMAN_DELAY_MAX_SECONDS = 4.0
+# pending: recorded, its sender is running now; queued: a deliver_outbound job will send it.
+SENDABLE = ("pending", "queued")
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class OutboundDelivery:
             )
             return
         message.payload = {**(message.payload or {}), "delivery_attempts": attempts}
+        message.status = "queued"
         message.status_reason = f"will retry: {reason}"[:500]
         delay = min(retry_in, 3600.0) * (0.5 + random.random())
         await self._defer(
@@ -176,8 +179,8 @@ class OutboundDelivery:
             if status == "retry_later":
                 await self._schedule_retry(session, stored, tenant_id, reason, retry_in)
                 return
-            if stored.status == "pending" or (stored.status == "sent" and mid and not stored.mid):
-                stored.status = status if stored.status == "pending" else stored.status
+            if stored.status in SENDABLE or (stored.status == "sent" and mid and not stored.mid):
+                stored.status = status if stored.status in SENDABLE else stored.status
                 stored.status_reason = reason
                 if mid and not stored.mid:
                     stored.mid = mid
@@ -223,7 +226,7 @@ class OutboundDelivery:
             if loaded is None:
                 return None
             message, conversation, tenant, settings = loaded
-            if message.status != "pending":
+            if message.status not in SENDABLE:
                 return None
             now = self._clock()
             refusal = None
