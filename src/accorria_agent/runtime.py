@@ -76,7 +76,10 @@ def build_runtime(
     intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
-        settings.graph_base_url, http, app_secret=settings.facebook_app_secret.get_secret_value()
+        settings.graph_base_url,
+        http,
+        app_secret=settings.facebook_app_secret.get_secret_value(),
+        timeout=settings.facebook_graph_timeout_seconds,
     )
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
     metrics = Metrics()

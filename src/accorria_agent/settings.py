@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     facebook_verify_token: SecretStr = Field(default=SecretStr(""), alias="FACEBOOK_VERIFY_TOKEN")
     facebook_graph_version: str = Field(default="v23.0", alias="FACEBOOK_GRAPH_VERSION")
     facebook_graph_url: str = Field(default="https://graph.facebook.com", alias="FACEBOOK_GRAPH_URL")
+    # A Send API call slower than this is treated as transient and retried (the echo reconciles a late one).
+    facebook_graph_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, alias="FACEBOOK_GRAPH_TIMEOUT_SECONDS"
+    )
 
     database_url: str = Field(default="", alias="DATABASE_URL")
     redis_url: str = Field(default="", alias="REDIS_URL")
