@@ -158,7 +158,7 @@ def test_worker_killed_with_sigkill_mid_run_then_replaced(cluster: Cluster) -> N
 
 def test_send_api_failing_20_percent_with_5xx_timeouts_and_613(cluster: Cluster) -> None:
     """20 % of Send API calls fail (5xx, 1 s gateway timeouts, 613): each reply delivered at most once,
-    and every reply is accounted for — sent, pending with a scheduled retry, or failed with a reason."""
+    and every reply is accounted for — sent, queued with a scheduled retry, or failed with a reason."""
     load = _small_cluster(cluster, workers=2)
     cluster.set_faults(0.2, ["5xx", "timeout", "613"], timeout_seconds=1.0)
     started = time.monotonic()
