@@ -285,6 +285,14 @@ async def _on_status(
     return ApplyResult(outcome=f"{status}: {changed} message(s)")
 
 
+async def _message_referenced(
+    session: AsyncSession, tenant: MessengerTenant, raw: dict[str, Any]
+) -> Message | None:
+    """The stored message an event points at by ``mid`` (reactions, edits), within this tenant."""
+    mid = raw.get("mid")
+    return await repo.message_by_mid(session, tenant.id, str(mid)[:255]) if mid else None
+
+
 async def _on_reaction(
     session: AsyncSession,
     runtime: Runtime,
@@ -295,9 +303,7 @@ async def _on_reaction(
     # Meta counts a reaction as opening the window; we deliberately don't (docs/messenger.md): the bot never
     # answers a reaction, so counting it could only let a later message out on a reaction's strength.
     raw = _dict(event.payload.get("reaction"))
-    target = (
-        await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None
-    )
+    target = await _message_referenced(session, tenant, raw)
     if target is None:
         return ApplyResult(outcome="reaction: message not found")
     reactions = dict(_dict(target.payload.get("reactions")))
@@ -317,9 +323,7 @@ async def _on_edit(
     event: EventLog,
 ) -> ApplyResult:
     raw = _dict(event.payload.get("message_edit"))
-    target = (
-        await repo.message_by_mid(session, tenant.id, str(raw.get("mid") or "")) if raw.get("mid") else None
-    )
+    target = await _message_referenced(session, tenant, raw)
     if target is None:
         return ApplyResult(outcome="edit: message not found")
     history = list(target.payload.get("previous_texts", [])) if isinstance(target.payload, dict) else []
