@@ -8,7 +8,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -115,7 +114,3 @@ def delivery(*events: dict[str, Any], page_id: str = PAGE_ID) -> dict[str, Any]:
         "object": "page",
         "entry": [{"id": page_id, "time": int(time.time() * 1000), "messaging": list(events)}],
     }
-
-
-def money(value: str | int) -> Decimal:
-    return Decimal(str(value))

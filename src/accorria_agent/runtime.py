@@ -6,9 +6,8 @@ LLM) are injected here, which is how tests and the demo swap them for the simula
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -44,7 +43,6 @@ class Runtime:
     delivery: OutboundDelivery
     composer: ReplyComposer
     clock: Callable[[], datetime] = utcnow
-    kill_switch: asyncio.Event = field(default_factory=asyncio.Event)
     run_jobs: bool = True
 
     async def start(self) -> None:

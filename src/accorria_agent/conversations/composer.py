@@ -71,14 +71,3 @@ class ReplyComposer(Protocol):
     async def compose(self, context: TurnContext) -> TurnResult:
         """Decide and phrase the reply to this turn's buyer messages."""
         ...
-
-
-class GreetingComposer:
-    """The first, deliberately plain composer: greets the buyer and names the listing."""
-
-    async def compose(self, context: TurnContext) -> TurnResult:
-        if context.listing is None:
-            text = "Thanks for your message! The seller will get back to you shortly."
-        else:
-            text = f"Hi! Thanks for your interest in the {context.listing.name}. It's still available."
-        return TurnResult(drafts=[Draft(text=text)], state=context.state)

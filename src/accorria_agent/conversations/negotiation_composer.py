@@ -115,7 +115,6 @@ class NegotiationComposer:
 
     def __init__(self, phraser: Phraser | None = None) -> None:
         self.phraser: Phraser = phraser or TemplatePhraser()
-        self.guard_failures = 0
         # Templates need no conversation history; only an LLM phraser gets it (saves a query per turn).
         self.wants_history = not isinstance(self.phraser, TemplatePhraser)
 
@@ -167,9 +166,11 @@ class NegotiationComposer:
         self, decision: Decision, listing: ListingFacts, rules: SellerRules, context: TurnContext, seed: int
     ) -> tuple[str, tuple[tuple[str, str], ...], str]:
         reply = await self.phraser.phrase(decision, listing, rules.response_tone, context.history, seed)
-        if check_reply(reply.text, decision, rules, listing=listing).ok:
+        verdict = check_reply(reply.text, decision, rules, listing=listing)
+        if verdict.ok:
             return reply.text, reply.quick_replies, reply.source
-        self.guard_failures += 1
+        # The phraser's own guard ran without the real floor; this one has it (defence in depth).
+        log.warning("reply_failed_final_guard", source=reply.source, reasons=list(verdict.reasons))
         template = render_template(decision, listing, rules.response_tone, seed)
         if check_reply(template.text, decision, rules, listing=listing).ok:
             return template.text, template.quick_replies, "template"

@@ -92,11 +92,7 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             conversation.disclosed_at = None
             outcome.graph_actions.append("take_thread_control")
         bot_may_answer = (
-            inputs
-            and conversation.mode == "bot"
-            and tenant.status == "active"
-            and settings.bot_enabled
-            and not runtime.kill_switch.is_set()
+            inputs and conversation.mode == "bot" and tenant.status == "active" and settings.bot_enabled
         )
         if bot_may_answer:
             await _compose_and_record(session, runtime, tenant, settings, conversation, inputs, now, outcome)

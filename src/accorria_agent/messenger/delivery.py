@@ -26,6 +26,7 @@ from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
 from accorria_agent.messenger.send_api import SendApiValidationError, text_message
 from accorria_agent.metrics import Metrics
+from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 
 if TYPE_CHECKING:
@@ -359,7 +360,5 @@ def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
     return dict(text_message(text, pairs))
 
 
-async def _tenant(session: AsyncSession, tenant_id: int) -> Any:
-    from accorria_agent.sellers.models import MessengerTenant
-
+async def _tenant(session: AsyncSession, tenant_id: int) -> MessengerTenant | None:
     return await session.get(MessengerTenant, tenant_id)

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accorria_agent.db.base import utcnow
+from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest
 from accorria_agent.messenger.events import InboundEvent
 from accorria_agent.messenger.intake_sqlite import DatabaseBusy, SqliteIntakeWriter
@@ -68,7 +69,7 @@ class WebhookIntake:
         self._dialect = ""
         self._sqlite_writer: SqliteIntakeWriter | None = None
         # The SQLite fast path writes the embedded queue's table itself.
-        self._queue_is_embedded = type(queue).__name__ == "EmbeddedJobQueue"
+        self._queue_is_embedded = isinstance(queue, EmbeddedJobQueue)
 
     async def start(self) -> None:
         self._dialect = self._engine.dialect.name
