@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,9 @@ from pathlib import Path
 from accorria_agent import __version__
 
 
-def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stdin: str | None = None, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "accorria_agent.cli", *args],
         input=stdin,
@@ -18,12 +21,13 @@ def run(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subpro
         text=True,
         timeout=120,
         cwd=cwd,
+        env={**os.environ, **env} if env else None,
     )
 
 
 def test_version_and_help() -> None:
     assert run("version").stdout.strip() == __version__
-    for command in ("serve", "demo", "migrate", "parse", "version", "bench"):
+    for command in ("serve", "demo", "migrate", "parse", "version", "bench", "sending"):
         result = run(command, "--help")
         assert result.returncode == 0, command
         assert "Usage" in result.stdout
@@ -103,3 +107,20 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
         "webhook_deliveries",
         "jobs",
     } <= tables
+
+
+def test_sending_halt_status_resume_through_the_shared_database(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'k.db'}", "REDIS_URL": ""}
+    unmigrated = run("sending", "status", env=env)
+    assert unmigrated.returncode == 2 and unmigrated.stderr.startswith("error: database not reachable")
+    assert run("migrate", env=env).returncode == 0
+    assert "sending: on" in run("sending", "status", env=env).stdout
+    halted = run("sending", "halt", "--reason", "LLM said odd things", env=env)
+    assert halted.returncode == 0, halted.stderr
+    status = run("sending", "status", env=env).stdout
+    assert "HALTED" in status and "LLM said odd things" in status and "held replies: 0" in status
+    unknown = run("sending", "halt", "--page", "999", env=env)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == "error: no connected Page has id '999'"
+    resumed = run("sending", "resume", env=env)
+    assert resumed.returncode == 0 and "0 held replies released" in resumed.stdout
+    assert "sending: on" in run("sending", "status", env=env).stdout

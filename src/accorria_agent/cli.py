@@ -1,4 +1,4 @@
-"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, bench, version."""
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, bench, version."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ bench_app = typer.Typer(
     help="Benchmarks: each compares against a baseline measured in the same run.", no_args_is_help=True
 )
 app.add_typer(bench_app, name="bench")
+sending_app = typer.Typer(
+    help="Stop and resume sending: the global kill switch, or one Page (--page). Every process obeys.",
+    no_args_is_help=True,
+)
+app.add_typer(sending_app, name="sending")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -132,6 +137,53 @@ def parse(
     for line in parse_lines(sys.stdin):
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
+
+
+PageOption = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option("--page", help="One Page's id; without it, the global kill switch."),
+]
+
+
+@sending_app.command("status")
+def sending_status() -> None:
+    """Show the kill switch, the Pages that are not sending, and how many replies are held."""
+    from accorria_agent.messenger.controls_cli import SendingCommandError, show_status
+
+    try:
+        show_status()
+    except SendingCommandError as error:
+        _fail(str(error))
+
+
+@sending_app.command("halt")
+def sending_halt(
+    page: PageOption = None,
+    reason: Annotated[str, typer.Option(help="Why (shown to operators and, for a Page, its seller).")] = "",
+) -> None:
+    """Stop all sending at once (or one Page's). Messages keep being stored; replies are held."""
+    from accorria_agent.messenger.controls_cli import SendingCommandError, halt
+
+    try:
+        halt(page, reason)
+    except SendingCommandError as error:
+        _fail(str(error))
+
+
+@sending_app.command("resume")
+def sending_resume(
+    page: PageOption = None,
+    discard_held: Annotated[
+        bool, typer.Option(help="Drop the replies held during the stop instead of sending them.")
+    ] = False,
+) -> None:
+    """Resume sending (or one Page's) and release the held replies (re-checked before each send)."""
+    from accorria_agent.messenger.controls_cli import SendingCommandError, resume
+
+    try:
+        resume(page, discard_held=discard_held)
+    except SendingCommandError as error:
+        _fail(str(error))
 
 
 @bench_app.command("webhook")

@@ -70,7 +70,7 @@ def build_runtime(
     engine = create_engine(settings.effective_database_url)
     factory = create_session_factory(engine)
     registry = TaskRegistry()
-    queue = _job_queue(settings, factory, registry)
+    queue = job_queue_for(settings, factory, registry)
     intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
@@ -129,10 +129,10 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     return RedisRateLimiter(Redis.from_url(settings.redis_url))
 
 
-def _job_queue(
+def job_queue_for(
     settings: Settings, factory: async_sessionmaker[AsyncSession], registry: TaskRegistry
 ) -> JobQueue:
-    """procrastinate on PostgreSQL (several processes), the embedded queue otherwise."""
+    """procrastinate on PostgreSQL (several processes), the embedded queue otherwise (not started)."""
     url = settings.effective_database_url
     postgres = url.startswith("postgresql")
     if settings.job_queue == "procrastinate" or (settings.job_queue == "auto" and postgres):

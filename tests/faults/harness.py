@@ -16,6 +16,7 @@ import os
 import pickle
 import secrets
 import signal
+import subprocess
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -217,6 +218,14 @@ class Cluster:
         return asyncio.run(
             send_in_order(ports, load.bodies(), self.app_secret, concurrency=concurrency, timeout=timeout)
         )
+
+    def cli(self, *args: str) -> str:
+        """Run ``accorria-agent ARGS`` as an operator would, from its own process; returns its stdout."""
+        done = subprocess.run(
+            agent_command(*args), env=dict(self.env), capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 0, f"accorria-agent {' '.join(args)}: {done.stderr}"
+        return done.stdout
 
     def sent_log(self) -> list[dict[str, Any]]:
         response = httpx.get(f"http://{HOST}:{self.stand_in_port}/stand-in/sent", timeout=60)

@@ -197,6 +197,44 @@ def test_sigterm_worker_finishes_or_returns_its_jobs(cluster: Cluster) -> None:
     _report("sigterm", stop_s=round(stop_seconds, 1), **counts)
 
 
+def test_kill_switch_and_page_pause_stop_every_process_then_resume_cleanly(cluster: Cluster) -> None:
+    """Halted from the command line, two web and two worker processes send nothing; buyers' messages are
+    still stored and answered, the replies held. Resume releases each held reply once, in order; a paused
+    Page stays silent until it is resumed itself."""
+    load = _small_cluster(cluster, workers=2)
+    paused_page = load.conversations[0].page_id
+    paused_psids = {c.psid for c in load.conversations if c.page_id == paused_page}
+    cluster.cli("sending", "halt", "--reason", "fault test")
+    cluster.cli("sending", "halt", "--page", paused_page, "--reason", "seller asked")
+    stats = cluster.send(load)
+    assert stats.statuses.get(200) == load.messages, f"webhook answers {stats.statuses}"
+    cluster.wait_settled(timeout=120)
+    assert not [r for r in cluster.sent_log() if r["sender_action"] is None], "sent while halted"
+    held_while_halted = int(
+        cluster.fetch("SELECT count(*) FROM messenger_messages WHERE status='held'")[0][0]
+    )
+    assert held_while_halted >= len(load.conversations)  # every conversation was answered, then held
+    assert "HALTED" in cluster.cli("sending", "status")
+
+    resumed_at = time.monotonic()
+    cluster.cli("sending", "resume")
+    cluster.wait_settled(timeout=120)
+    released_s = time.monotonic() - resumed_at
+    sent = [r for r in cluster.sent_log() if r["sender_action"] is None and r["status"] == 200]
+    assert sent and not [r for r in sent if r["recipient"] in paused_psids], "the paused Page sent"
+    still_held = cluster.fetch(
+        "SELECT DISTINCT t.page_id FROM messenger_messages m JOIN messenger_tenants t ON t.id = m.tenant_id "
+        "WHERE m.status = 'held'"
+    )
+    assert [row[0] for row in still_held] == [paused_page]
+
+    cluster.cli("sending", "resume", "--page", paused_page)
+    cluster.wait_settled(timeout=60)
+    cluster.stop_agents()
+    counts = check_guarantees(load, collect(cluster))
+    _report("kill-switch", held_while_halted=held_while_halted, released_s=round(released_s, 1), **counts)
+
+
 def _pg_ctl(action: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]
     subprocess.run(

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accorria_agent.db.base import Base, JsonColumn, UTCDateTime, utcnow
@@ -44,6 +45,14 @@ class Message(Base):
         UniqueConstraint("tenant_id", "mid"),
         UniqueConstraint("outbound_key"),
         Index("ix_messenger_messages_conversation_created", "conversation_id", "id"),
+        # Held replies are found on resume without scanning every message ever sent.
+        Index(
+            "ix_messenger_messages_held",
+            "tenant_id",
+            "id",
+            postgresql_where=sql_text("status = 'held'"),
+            sqlite_where=sql_text("status = 'held'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -58,7 +67,8 @@ class Message(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
     # Meta's timestamp of the event (inbound) or when we created the intent (outbound).
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Outbound: pending | sent | delivered | read | failed | refused | dropped
+    # Outbound: pending | queued | held | sent | delivered | read | failed | refused | dropped
+    # (held: kept while sending is halted or the Page is paused, released on resume)
     status: Mapped[str] = mapped_column(String(16), default="received")
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # Our id for an outbound message, carried in the Send API ``metadata`` and echoed back by Meta.

@@ -24,7 +24,7 @@ from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK
+from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, outbound_lock
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -91,9 +91,9 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             conversation.paused_reason = None
             conversation.disclosed_at = None
             outcome.graph_actions.append("take_thread_control")
-        bot_may_answer = (
-            inputs and conversation.mode == "bot" and tenant.status == "active" and settings.bot_enabled
-        )
+        # Composed even while sending is halted or the Page is paused: the reply is held at the send
+        # gate and released on resume, so the buyer who wrote meanwhile is still answered.
+        bot_may_answer = inputs and conversation.mode == "bot" and settings.bot_enabled
         if bot_may_answer:
             await _compose_and_record(session, runtime, tenant, settings, conversation, inputs, now, outcome)
     if outcome.tenant_id is not None:
@@ -172,7 +172,7 @@ async def _compose_and_record(
                 JobRequest(
                     task=DELIVER_OUTBOUND_TASK,
                     args={"tenant_id": tenant.id, "message_ids": outcome.outbound_ids},
-                    lock=f"outbound:{tenant.page_id}:{conversation.buyer_psid}",
+                    lock=outbound_lock(tenant.page_id, conversation.buyer_psid),
                 )
             ],
         )
@@ -197,7 +197,7 @@ async def _requeue_orphans(
             JobRequest(
                 task=DELIVER_OUTBOUND_TASK,
                 args={"tenant_id": tenant.id, "message_ids": orphan_ids},
-                lock=f"outbound:{tenant.page_id}:{conversation.buyer_psid}",
+                lock=outbound_lock(tenant.page_id, conversation.buyer_psid),
                 delay_seconds=ORPHAN_GRACE_SECONDS,
             )
         ],

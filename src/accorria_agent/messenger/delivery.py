@@ -22,6 +22,7 @@ from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, SendingControl
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
 from accorria_agent.messenger.send_api import SendApiValidationError, text_message
@@ -41,6 +42,16 @@ MAX_DEFERRED_ATTEMPTS = 8
 HUMAN_DELAY_MAX_SECONDS = 4.0
 # pending: recorded, its sender is running now; queued: a deliver_outbound job will send it.
 SENDABLE = ("pending", "queued")
+# Kept while sending is halted or the Page cannot send; released on resume (messenger.controls).
+HELD = "held"
+
+
+def outbound_lock(page_id: str, buyer_psid: str) -> str:
+    """The lock of a conversation's delivery jobs: its replies go out one at a time, in order.
+
+    Not the conversation lock: a delivery waiting to fire must not block the buyer's next turn.
+    """
+    return f"outbound:{page_id}:{buyer_psid}"
 
 
 @dataclass(frozen=True)
@@ -180,6 +191,9 @@ class OutboundDelivery:
             if status == "retry_later":
                 await self._schedule_retry(session, stored, tenant_id, reason, retry_in)
                 return
+            if status == "failed" and (reason or "").startswith(ErrorClass.TOKEN_INVALID.value):
+                # The Page must be reconnected; the reply waits for it instead of being lost.
+                status, reason = HELD, f"held: {reason}"
             if stored.status in SENDABLE or (stored.status == "sent" and mid and not stored.mid):
                 stored.status = status if stored.status in SENDABLE else stored.status
                 stored.status_reason = reason
@@ -202,9 +216,9 @@ class OutboundDelivery:
                     if conversation.last_buyer_message_at is not None:
                         answered_in = conversation.last_bot_message_at - conversation.last_buyer_message_at
                         self._metrics.reply_latency.observe(max(0.0, answered_in.total_seconds()))
-            elif reason and reason.startswith(ErrorClass.TOKEN_INVALID.value):
+            elif status == HELD:
                 tenant = await _tenant(session, tenant_id)
-                if tenant is not None:
+                if tenant is not None and tenant.status != "needs_reauth":
                     tenant.status = "needs_reauth"
                     tenant.status_reason = "Page token invalid or expired: reconnect the Page"
                     await notify_seller(session, tenant_id, None, "needs_reauth", tenant.status_reason)
@@ -217,10 +231,10 @@ class OutboundDelivery:
         self._metrics.replies_sent.labels(status=status).inc()
 
     async def _prepare(self, tenant_id: int, message_id: int) -> _Prepared | None:
-        """The send-time gate: tenant state, takeover, the 24-hour window, message limits.
+        """The send-time gate: kill switch, Page state, takeover, the 24-hour window, message limits.
 
-        Returns what to send, or ``None`` after recording why the message must not go (dropped, refused,
-        invalid) or when it is no longer pending.
+        Returns what to send, or ``None`` after recording why the message must not go now (held) or at
+        all (dropped, refused, invalid), or when it is no longer pending.
         """
         async with transaction(self._factory) as session:
             loaded = await repo.outbound_with_context(session, tenant_id, message_id)
@@ -230,10 +244,16 @@ class OutboundDelivery:
             if message.status not in SENDABLE:
                 return None
             now = self._clock()
+            hold = await _hold_reason(session, tenant)
+            if hold is not None:
+                # Kept, not refused: released (and re-checked here) when sending resumes.
+                message.status = HELD
+                message.status_reason = hold[:500]
+                self._metrics.replies_sent.labels(status=HELD).inc()
+                log.info("outbound_held", message_id=message.id, reason=hold)
+                return None
             refusal = None
-            if tenant.status != "active":
-                refusal = f"tenant {tenant.status}"
-            elif message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
+            if message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
                 # Prepared before the seller took over: two voices must never answer the same buyer.
                 refusal = "dropped: the seller has taken over this conversation"
             permission = send_permission(
@@ -358,6 +378,19 @@ def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
     quick = payload.get("quick_replies") if isinstance(payload, dict) else None
     pairs = [(str(pl), str(title)) for pl, title in quick] if quick else []
     return dict(text_message(text, pairs))
+
+
+async def _hold_reason(session: AsyncSession, tenant: MessengerTenant) -> str | None:
+    """Why nothing may be sent now for this Page (kill switch, paused or disconnected Page), or ``None``.
+
+    Read from the database on every send, so a halt reaches every process at once.
+    """
+    control = await session.get(SendingControl, GLOBAL_SENDING_SCOPE, populate_existing=True)
+    if control is not None and control.halted:
+        return f"held: sending halted ({control.reason or 'by the operator'})"
+    if tenant.status != "active":
+        return f"held: Page {tenant.status}"
+    return None
 
 
 async def _tenant(session: AsyncSession, tenant_id: int) -> MessengerTenant | None:

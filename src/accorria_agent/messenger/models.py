@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accorria_agent.db.base import Base, JsonColumn, UTCDateTime, utcnow
@@ -50,3 +50,22 @@ class EventLog(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[str | None] = mapped_column(String(200))
+
+
+# The one scope of SendingControl today; per-region or per-app switches would be other rows.
+GLOBAL_SENDING_SCOPE = "global"
+
+
+class SendingControl(Base):
+    """The operator's global kill switch (one row, ``scope = 'global'``), read by every process at send time.
+
+    It lives in the system of record rather than in process memory so that one command stops every web and
+    worker process at once, and a restarted process comes back still stopped.
+    """
+
+    __tablename__ = "sending_controls"
+
+    scope: Mapped[str] = mapped_column(String(32), primary_key=True)
+    halted: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
