@@ -106,8 +106,6 @@ async def _on_message(
 ) -> ApplyResult:
     raw = _dict(event.payload.get("message"))
     mid = str(raw.get("mid") or "")[:255] or None
-    if mid and await repo.message_by_mid(session, tenant.id, mid) is not None:
-        return ApplyResult(outcome="duplicate: mid already stored")
     sent_at = _ts(event)
     text = raw.get("text") if isinstance(raw.get("text"), str) else None
     quick_reply = _dict(raw.get("quick_reply"))
@@ -118,23 +116,27 @@ async def _on_message(
         if key in raw:
             payload[key] = raw[key]
     referral = _dict(raw.get("referral")) or _dict(event.payload.get("referral"))
-    outcome_extra = ""
     if referral:
         payload["referral"] = referral
-        outcome_extra = "; " + await _attach_listing(session, tenant, conversation, referral)
-    session.add(
-        Message(
-            tenant_id=tenant.id,
-            conversation_id=conversation.id,
-            direction="inbound",
-            author="buyer",
-            mid=mid,
-            text=(text or "")[:MAX_STORED_TEXT] or None,
-            payload=payload,
-            sent_at=sent_at,
-            status="received",
-        )
+    stored = await repo.add_inbound_message(
+        session,
+        {
+            "tenant_id": tenant.id,
+            "conversation_id": conversation.id,
+            "direction": "inbound",
+            "author": "buyer",
+            "mid": mid,
+            "text": (text or "")[:MAX_STORED_TEXT] or None,
+            "payload": payload,
+            "sent_at": sent_at,
+            "status": "received",
+        },
     )
+    if not stored:
+        return ApplyResult(outcome="duplicate: mid already stored")
+    outcome_extra = ""
+    if referral:
+        outcome_extra = "; " + await _attach_listing(session, tenant, conversation, referral)
     _touch_window(conversation, sent_at)
     if event.channel == "standby":
         # Another app (the Page Inbox) owns the thread: a person is handling it, we only listen.

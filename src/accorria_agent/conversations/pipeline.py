@@ -24,7 +24,7 @@ from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, outbound_lock
+from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, PreparedSend, outbound_lock
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -49,6 +49,8 @@ class TurnOutcome:
     # Delivery deferred to its own job (human-like delays): it must not hold the conversation's lock
     # while "typing", or a seller's takeover arriving meanwhile could not be applied before the send.
     delivery_deferred: bool = False
+    outbound: list[Message] = field(default_factory=list)
+    first_send: PreparedSend | None = None
 
 
 async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOutcome:
@@ -60,7 +62,8 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
     async with transaction(runtime.session_factory) as session:
         events = await repo.pending_events(session, page_id, psid)
         outcome.events = len(events)
-        tenant = await repo.tenant_by_page(session, page_id)
+        page = await repo.page_context(session, page_id)
+        tenant = page.tenant if page is not None else None
         if tenant is not None and not events:
             # A re-run with nothing new (a redelivery, or the retry of a job whose worker died): only
             # look for replies that worker recorded but may never have sent.
@@ -68,16 +71,17 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             if existing is not None:
                 await _requeue_orphans(session, runtime, tenant, existing)
             return outcome
-        if tenant is None:
+        if page is None or tenant is None:
             for event in events:
                 event.processed_at = now
                 event.outcome = "ignored: page not served"
             log.info("events_for_unknown_page", count=len(events))
             return outcome
         outcome.tenant_id = tenant.id
-        settings = await repo.settings_for(session, tenant.id)
-        conversation = await repo.get_or_create_conversation(session, tenant.id, psid)
-        await _requeue_orphans(session, runtime, tenant, conversation)
+        settings = page.settings
+        conversation, created = await repo.conversation_or_new(session, tenant.id, psid)
+        if not created:  # a conversation created just now has no replies to recover
+            await _requeue_orphans(session, runtime, tenant, conversation)
         inputs: list[BuyerInput] = []
         for event in events:
             result = await apply_event(session, runtime, tenant, conversation, event)
@@ -96,9 +100,15 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
         bot_may_answer = inputs and conversation.mode == "bot" and settings.bot_enabled
         if bot_may_answer:
             await _compose_and_record(session, runtime, tenant, settings, conversation, inputs, now, outcome)
+            if outcome.outbound and not outcome.delivery_deferred:
+                # Gate the first reply here, on the rows this transaction holds: saves the gate's own
+                # transaction on the hot path. Later parts are gated right before their own sends.
+                outcome.first_send = await runtime.delivery.gate(
+                    session, outcome.outbound[0], conversation, tenant, settings, page.halt_reason
+                )
     if outcome.tenant_id is not None:
         if outcome.outbound_ids and not outcome.delivery_deferred:
-            await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids)
+            await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids, outcome.first_send)
         for action in dict.fromkeys(outcome.graph_actions):
             await runtime.delivery.thread_control(outcome.tenant_id, psid, action)
     return outcome
@@ -115,7 +125,9 @@ async def _compose_and_record(
     outcome: TurnOutcome,
 ) -> None:
     """Decide and phrase this turn's reply and record it as outbound intents (in the job's transaction)."""
-    listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
+    with session.no_autoflush:
+        # Nothing pending affects this read; flushing here would write the conversation row twice.
+        listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
     if listing is not None and conversation.listing_id is None:
         conversation.listing_id = listing.id
     history = (
@@ -162,6 +174,7 @@ async def _compose_and_record(
         await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
         outcome.graph_actions.append("pass_thread_control")
     await session.flush()
+    outcome.outbound = outbound
     outcome.outbound_ids = [m.id for m in outbound]
     if outcome.outbound_ids and runtime.settings.human_like_delays and settings.human_like_delays:
         for message in outbound:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.tenancy import tenant_select
-from accorria_agent.messenger.models import EventLog
+from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, EventLog, SendingControl
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
 
 
@@ -19,6 +23,43 @@ async def tenant_by_page(session: AsyncSession, page_id: str) -> MessengerTenant
     """The tenant serving ``page_id`` (the entry point from a webhook: the page id *is* the tenant key)."""
     result = await session.execute(select(MessengerTenant).where(MessengerTenant.page_id == page_id))
     return result.scalar_one_or_none()
+
+
+# Outbound statuses a sender may still send from (pending: its job runs now; queued: a job will).
+SENDABLE = ("pending", "queued")
+
+
+@dataclass(frozen=True)
+class PageContext:
+    """A Page's tenant row, its settings and the kill switch, read together at the start of a turn."""
+
+    tenant: MessengerTenant
+    settings: MessengerSettings
+    halt_reason: str | None
+
+
+async def page_context(session: AsyncSession, page_id: str) -> PageContext | None:
+    """Tenant, settings and kill switch of ``page_id`` in one query (one round trip on the hot path)."""
+    result = await session.execute(
+        select(MessengerTenant, MessengerSettings, SendingControl)
+        .outerjoin(MessengerSettings, MessengerSettings.tenant_id == MessengerTenant.id)
+        .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
+        .where(MessengerTenant.page_id == page_id)
+    )
+    row = result.first()
+    if row is None:
+        return None
+    tenant, settings, control = row
+    if settings is None:
+        settings = await settings_for(session, tenant.id)
+    return PageContext(tenant, settings, halt_reason_of(control))
+
+
+def halt_reason_of(control: SendingControl | None) -> str | None:
+    """The kill switch's reason when it is thrown, else ``None``."""
+    if control is None or not control.halted:
+        return None
+    return control.reason or "by the operator"
 
 
 async def settings_for(session: AsyncSession, tenant_id: int) -> MessengerSettings:
@@ -55,12 +96,38 @@ async def conversation_for(session: AsyncSession, tenant_id: int, buyer_psid: st
 
 async def get_or_create_conversation(session: AsyncSession, tenant_id: int, buyer_psid: str) -> Conversation:
     """The conversation of this buyer with this Page (callers hold the conversation's job lock)."""
-    conversation = await conversation_for(session, tenant_id, buyer_psid)
-    if conversation is None:
-        conversation = Conversation(tenant_id=tenant_id, buyer_psid=buyer_psid, negotiation_state={})
-        session.add(conversation)
-        await session.flush()
+    conversation, _created = await conversation_or_new(session, tenant_id, buyer_psid)
     return conversation
+
+
+async def conversation_or_new(
+    session: AsyncSession, tenant_id: int, buyer_psid: str
+) -> tuple[Conversation, bool]:
+    """The conversation of this buyer with this Page, and whether it was created just now."""
+    conversation = await conversation_for(session, tenant_id, buyer_psid)
+    if conversation is not None:
+        return conversation, False
+    conversation = Conversation(tenant_id=tenant_id, buyer_psid=buyer_psid, negotiation_state={})
+    session.add(conversation)
+    await session.flush()
+    return conversation, True
+
+
+async def add_inbound_message(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Store a buyer's message unless its ``mid`` is stored already; False for such a duplicate.
+
+    One ``INSERT … ON CONFLICT DO NOTHING`` instead of a look-up and an insert: the same ``mid`` can come
+    twice (on the ``messaging`` and the ``standby`` channel, or redelivered under another event key).
+    """
+    dialect = session.get_bind().dialect.name
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert_(Message)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "mid"])
+        .returning(Message.id)
+    )
+    return (await session.execute(statement)).first() is not None
 
 
 async def conversation_by_id(
@@ -107,23 +174,61 @@ async def outbound_message(session: AsyncSession, tenant_id: int, message_id: in
 
 async def outbound_with_context(
     session: AsyncSession, tenant_id: int, message_id: int
-) -> tuple[Message, Conversation, MessengerTenant, MessengerSettings] | None:
-    """An outbound message with its conversation, tenant and settings, in one query (the send-time gate)."""
+) -> tuple[Message, Conversation, MessengerTenant, MessengerSettings, str | None] | None:
+    """An outbound message with its conversation, tenant, settings and the kill switch's reason (or
+    ``None``), in one query: the send-time gate reads them all right before each send."""
     result = await session.execute(
         tenant_select(Message, tenant_id)
-        .add_columns(Conversation, MessengerTenant, MessengerSettings)
+        .add_columns(Conversation, MessengerTenant, MessengerSettings, SendingControl)
         .join(Conversation, Conversation.id == Message.conversation_id)
         .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
         .outerjoin(MessengerSettings, MessengerSettings.tenant_id == Message.tenant_id)
+        .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
         .where(Message.id == message_id, Message.direction == "outbound")
     )
     row = result.first()
     if row is None:
         return None
-    message, conversation, tenant, settings = row
+    message, conversation, tenant, settings, control = row
     if settings is None:
         settings = await settings_for(session, tenant_id)
-    return message, conversation, tenant, settings
+    return message, conversation, tenant, settings, halt_reason_of(control)
+
+
+async def record_sent(
+    session: AsyncSession, tenant_id: int, message_id: int, mid: str | None, now: datetime
+) -> datetime | None:
+    """Mark an outbound message sent (unless an echo or receipt got there first) and, for the bot's
+    messages, the conversation's last bot message time. Returns when the buyer last wrote (for the reply
+    latency metric) when the bot's message was marked now, else ``None``. Two statements, no reads."""
+    marked = (
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.status.in_(SENDABLE))
+            .values(status="sent", status_reason=None, mid=mid)
+            .returning(Message.conversation_id, Message.author)
+        )
+    ).first()
+    if marked is None:
+        if mid:
+            # Reconciled by its echo before we got here: keep its status, only fill in the mid.
+            await session.execute(
+                update(Message)
+                .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.mid.is_(None))
+                .values(mid=mid)
+            )
+        return None
+    if marked.author != "bot":
+        return None
+    last_buyer = (
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.tenant_id == tenant_id, Conversation.id == marked.conversation_id)
+            .values(last_bot_message_at=now)
+            .returning(Conversation.last_buyer_message_at)
+        )
+    ).scalar_one_or_none()
+    return last_buyer
 
 
 async def orphaned_outbound_ids(session: AsyncSession, tenant_id: int, conversation_id: int) -> list[int]:
@@ -178,6 +283,7 @@ def new_outbound(
         status="pending",
         outbound_key=uuid.uuid4().hex,
         messaging_type="RESPONSE",
+        tag=None,  # set, not left unloaded: the gate's re-assignment then writes nothing
     )
 
 

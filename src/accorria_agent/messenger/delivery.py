@@ -17,17 +17,18 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from accorria_agent.conversations import repository as repo
+from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.repository import SENDABLE
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
-from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, SendingControl
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
 from accorria_agent.messenger.send_api import SendApiValidationError, text_message
 from accorria_agent.metrics import Metrics
-from accorria_agent.sellers.models import MessengerTenant
+from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 
 if TYPE_CHECKING:
@@ -40,8 +41,6 @@ DELIVER_OUTBOUND_TASK = "deliver_outbound"
 MAX_INLINE_WAIT_SECONDS = 2.0
 MAX_DEFERRED_ATTEMPTS = 8
 HUMAN_DELAY_MAX_SECONDS = 4.0
-# pending: recorded, its sender is running now; queued: a deliver_outbound job will send it.
-SENDABLE = ("pending", "queued")
 # Kept while sending is halted or the Page cannot send; released on resume (messenger.controls).
 HELD = "held"
 
@@ -55,9 +54,10 @@ def outbound_lock(page_id: str, buyer_psid: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedSend:
     """A message that passed the send-time gate, with everything needed to send it."""
 
+    message_id: int
     token: str
     psid: str
     body: dict[str, Any]
@@ -98,10 +98,18 @@ class OutboundDelivery:
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
 
-    async def deliver(self, tenant_id: int, message_ids: list[int]) -> None:
-        """Send each message in order, re-checking policy and takeover state right before each send."""
+    async def deliver(
+        self, tenant_id: int, message_ids: list[int], first: PreparedSend | None = None
+    ) -> None:
+        """Send each message in order, re-checking policy and takeover state right before each send.
+
+        ``first`` is the first message already passed through :meth:`gate` by the caller, in the
+        transaction that recorded it (the conversation job, which still holds the conversation's lock):
+        its gate is not run a second time. Every later message is gated right before its own send.
+        """
         for message_id in message_ids:
-            await self._deliver_one(tenant_id, message_id)
+            ready = first if first is not None and first.message_id == message_id else None
+            await self._deliver_one(tenant_id, message_id, ready)
 
     async def _schedule_retry(
         self, session: AsyncSession, message: Any, tenant_id: int, reason: str | None, retry_in: float
@@ -147,8 +155,11 @@ class OutboundDelivery:
         except GraphApiError as error:
             log.warning("thread_control_failed", action=action, error=error.summary())
 
-    async def _deliver_one(self, tenant_id: int, message_id: int) -> None:
-        prepared = await self._prepare(tenant_id, message_id)
+    async def _deliver_one(
+        self, tenant_id: int, message_id: int, prepared: PreparedSend | None = None
+    ) -> None:
+        if prepared is None:
+            prepared = await self._prepare(tenant_id, message_id)
         if prepared is None:
             return
         if prepared.human_delays:
@@ -184,6 +195,14 @@ class OutboundDelivery:
             status, reason, mid, retry_in = await self._send_with_retries(
                 token, psid, body, messaging_type, tag, key, page_id
             )
+        if status == "sent":
+            now = self._clock()
+            async with transaction(self._factory) as session:
+                last_buyer = await repo.record_sent(session, tenant_id, message_id, mid, now)
+            if last_buyer is not None:
+                self._metrics.reply_latency.observe(max(0.0, (now - last_buyer).total_seconds()))
+            self._metrics.replies_sent.labels(status=status).inc()
+            return
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
             if stored is None:
@@ -209,14 +228,7 @@ class OutboundDelivery:
                     "send_failed",
                     f"A message could not be delivered: {reason}",
                 )
-            if status == "sent":
-                conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
-                if conversation is not None and stored.author == "bot":
-                    conversation.last_bot_message_at = self._clock()
-                    if conversation.last_buyer_message_at is not None:
-                        answered_in = conversation.last_bot_message_at - conversation.last_buyer_message_at
-                        self._metrics.reply_latency.observe(max(0.0, answered_in.total_seconds()))
-            elif status == HELD:
+            if status == HELD:
                 tenant = await _tenant(session, tenant_id)
                 if tenant is not None and tenant.status != "needs_reauth":
                     tenant.status = "needs_reauth"
@@ -230,90 +242,103 @@ class OutboundDelivery:
                     await notify_seller(session, tenant_id, None, "restricted", tenant.status_reason)
         self._metrics.replies_sent.labels(status=status).inc()
 
-    async def _prepare(self, tenant_id: int, message_id: int) -> _Prepared | None:
-        """The send-time gate: kill switch, Page state, takeover, the 24-hour window, message limits.
-
-        Returns what to send, or ``None`` after recording why the message must not go now (held) or at
-        all (dropped, refused, invalid), or when it is no longer pending.
-        """
+    async def _prepare(self, tenant_id: int, message_id: int) -> PreparedSend | None:
+        """Load an outbound message with its context and pass it through :meth:`gate`."""
         async with transaction(self._factory) as session:
             loaded = await repo.outbound_with_context(session, tenant_id, message_id)
             if loaded is None:
                 return None
-            message, conversation, tenant, settings = loaded
-            if message.status not in SENDABLE:
-                return None
-            now = self._clock()
-            hold = await _hold_reason(session, tenant)
-            if hold is not None:
-                # Kept, not refused: released (and re-checked here) when sending resumes.
-                message.status = HELD
-                message.status_reason = hold[:500]
-                self._metrics.replies_sent.labels(status=HELD).inc()
-                log.info("outbound_held", message_id=message.id, reason=hold)
-                return None
-            refusal = None
-            if message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
-                # Prepared before the seller took over: two voices must never answer the same buyer.
-                refusal = "dropped: the seller has taken over this conversation"
-            permission = send_permission(
-                now=now,
-                last_buyer_message_at=conversation.last_buyer_message_at,
-                author=message.author,
-                human_agent_tag_enabled=settings.human_agent_tag_enabled,
-            )
-            if refusal is None and not permission.allowed:
-                refusal = f"refused: {permission.reason}"
-            if refusal is not None:
-                message.status = "dropped" if refusal.startswith("dropped") else "refused"
-                message.status_reason = refusal[:500]
-                self._metrics.replies_sent.labels(status=message.status).inc()
-                log.info("outbound_not_sent", message_id=message.id, reason=refusal)
-                if message.status == "refused":
-                    await notify_seller(
-                        session,
-                        tenant_id,
-                        conversation.id,
-                        "send_refused",
-                        f"A message was not sent: {refusal}",
-                    )
-                return None
-            message.messaging_type = permission.messaging_type
-            message.tag = permission.tag
-            token = self._cipher.decrypt(tenant.page_access_token_encrypted)
-            psid = conversation.buyer_psid
-            try:
-                body = _message_body(message.text or "", message.payload)
-            except SendApiValidationError as error:
-                # Never let Meta be the validator: an invalid message is a bug to see, not to send.
-                message.status = "failed"
-                message.status_reason = f"invalid message: {error}"[:500]
-                self._metrics.replies_sent.labels(status="failed").inc()
-                await notify_seller(session, tenant_id, conversation.id, "send_failed", message.status_reason)
-                return None
-            human_delays = self._delays and settings.human_like_delays and message.author == "bot"
-            # Time the buyer has already waited (quiet period, processing): the pause shrinks by it.
-            waited = (
-                (now - conversation.last_buyer_message_at).total_seconds()
-                if conversation.last_buyer_message_at
-                else 0.0
-            )
-            return _Prepared(
-                token=token,
-                psid=psid,
-                body=body,
-                key=message.outbound_key,
-                messaging_type=permission.messaging_type or "RESPONSE",
-                tag=permission.tag,
-                page_id=tenant.page_id,
-                limits=RateLimits(
-                    per_minute=settings.rate_limit_per_minute,
-                    per_hour=settings.rate_limit_per_hour,
-                    per_day=settings.rate_limit_per_day,
-                ),
-                human_delays=human_delays,
-                waited=waited,
-            )
+            message, conversation, tenant, settings, halt_reason = loaded
+            return await self.gate(session, message, conversation, tenant, settings, halt_reason)
+
+    async def gate(
+        self,
+        session: AsyncSession,
+        message: Message,
+        conversation: Conversation,
+        tenant: MessengerTenant,
+        settings: MessengerSettings,
+        halt_reason: str | None,
+    ) -> PreparedSend | None:
+        """The send-time gate: kill switch, Page state, takeover, the 24-hour window, message limits.
+
+        Returns what to send, or ``None`` after recording why the message must not go now (held) or at
+        all (dropped, refused, invalid), or when it is no longer pending. Runs in the caller's
+        transaction, on rows it read in that transaction.
+        """
+        if message.status not in SENDABLE:
+            return None
+        now = self._clock()
+        hold = _hold_reason(tenant, halt_reason)
+        if hold is not None:
+            # Kept, not refused: released (and re-checked here) when sending resumes.
+            message.status = HELD
+            message.status_reason = hold[:500]
+            self._metrics.replies_sent.labels(status=HELD).inc()
+            log.info("outbound_held", message_id=message.id, reason=hold)
+            return None
+        refusal = None
+        if message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
+            # Prepared before the seller took over: two voices must never answer the same buyer.
+            refusal = "dropped: the seller has taken over this conversation"
+        permission = send_permission(
+            now=now,
+            last_buyer_message_at=conversation.last_buyer_message_at,
+            author=message.author,
+            human_agent_tag_enabled=settings.human_agent_tag_enabled,
+        )
+        if refusal is None and not permission.allowed:
+            refusal = f"refused: {permission.reason}"
+        if refusal is not None:
+            message.status = "dropped" if refusal.startswith("dropped") else "refused"
+            message.status_reason = refusal[:500]
+            self._metrics.replies_sent.labels(status=message.status).inc()
+            log.info("outbound_not_sent", message_id=message.id, reason=refusal)
+            if message.status == "refused":
+                await notify_seller(
+                    session,
+                    tenant.id,
+                    conversation.id,
+                    "send_refused",
+                    f"A message was not sent: {refusal}",
+                )
+            return None
+        message.messaging_type = permission.messaging_type
+        message.tag = permission.tag
+        token = self._cipher.decrypt(tenant.page_access_token_encrypted)
+        try:
+            body = _message_body(message.text or "", message.payload)
+        except SendApiValidationError as error:
+            # Never let Meta be the validator: an invalid message is a bug to see, not to send.
+            message.status = "failed"
+            message.status_reason = f"invalid message: {error}"[:500]
+            self._metrics.replies_sent.labels(status="failed").inc()
+            await notify_seller(session, tenant.id, conversation.id, "send_failed", message.status_reason)
+            return None
+        human_delays = self._delays and settings.human_like_delays and message.author == "bot"
+        # Time the buyer has already waited (quiet period, processing): the pause shrinks by it.
+        waited = (
+            (now - conversation.last_buyer_message_at).total_seconds()
+            if conversation.last_buyer_message_at
+            else 0.0
+        )
+        return PreparedSend(
+            message_id=message.id,
+            token=token,
+            psid=conversation.buyer_psid,
+            body=body,
+            key=message.outbound_key,
+            messaging_type=permission.messaging_type or "RESPONSE",
+            tag=permission.tag,
+            page_id=tenant.page_id,
+            limits=RateLimits(
+                per_minute=settings.rate_limit_per_minute,
+                per_hour=settings.rate_limit_per_hour,
+                per_day=settings.rate_limit_per_day,
+            ),
+            human_delays=human_delays,
+            waited=waited,
+        )
 
     async def _send_with_retries(
         self,
@@ -380,14 +405,14 @@ def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
     return dict(text_message(text, pairs))
 
 
-async def _hold_reason(session: AsyncSession, tenant: MessengerTenant) -> str | None:
+def _hold_reason(tenant: MessengerTenant, halt_reason: str | None) -> str | None:
     """Why nothing may be sent now for this Page (kill switch, paused or disconnected Page), or ``None``.
 
-    Read from the database on every send, so a halt reaches every process at once.
+    Both are read from the database with the message, right before every send, so a halt reaches every
+    process at once.
     """
-    control = await session.get(SendingControl, GLOBAL_SENDING_SCOPE, populate_existing=True)
-    if control is not None and control.halted:
-        return f"held: sending halted ({control.reason or 'by the operator'})"
+    if halt_reason is not None:
+        return f"held: sending halted ({halt_reason})"
     if tenant.status != "active":
         return f"held: Page {tenant.status}"
     return None
