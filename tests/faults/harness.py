@@ -94,6 +94,8 @@ class Cluster:
         # Page and buyer ids unique to this run: Redis (the shared rate limiter) outlives the database.
         self.run_prefix = str(100 + secrets.randbelow(900))
         self.stand_in_port = free_port()
+        # Known before the first web process starts: the stand-in sends its echoes there.
+        self.first_web_port = free_port()
         self.env = {
             **os.environ,
             "DATABASE_URL": self.plain_url,
@@ -143,13 +145,16 @@ class Cluster:
         self.processes.append(process)
         return process.start()
 
-    def start_stand_in(self, send_latency: float = 0.0) -> Process:
+    def start_stand_in(self, send_latency: float = 0.0, *, echoes: bool = False) -> Process:
+        """The Graph stand-in; with ``echoes`` it echoes every accepted send to the first web process."""
         self.env["STAND_IN_SEND_LATENCY_SECONDS"] = str(send_latency)
+        self.env["STAND_IN_ECHOES"] = "1" if echoes else ""
+        self.env["STAND_IN_WEBHOOK_URL"] = f"http://{HOST}:{self.first_web_port}/webhook"
         self.stand_in = self._process("graph", stand_in_command(self.stand_in_port), self.stand_in_port)
         return self.stand_in
 
     def start_web(self) -> Process:
-        port = free_port()
+        port = self.first_web_port if not self.webs else free_port()
         web = self._process(
             "web", agent_command("serve", "--host", HOST, "--port", str(port), "--no-with-jobs"), port
         )
@@ -196,12 +201,14 @@ class Cluster:
                     mids.append(mid)
                     bodies.append(message_body(page_id, psid, mid, text, now + k * 10))
                 conversations.append(Conversation(page_id, psid, mids, bodies))
-        self.register_buyers([c.psid for c in conversations])
+        self.register_buyers([c.psid for c in conversations], [c.page_id for c in conversations])
         return Load(conversations)
 
-    def register_buyers(self, psids: list[str]) -> None:
+    def register_buyers(self, psids: list[str], pages: list[str]) -> None:
         response = httpx.post(
-            f"http://{HOST}:{self.stand_in_port}/stand-in/buyers", json={"psids": psids}, timeout=30
+            f"http://{HOST}:{self.stand_in_port}/stand-in/buyers",
+            json={"psids": psids, "pages": pages},
+            timeout=30,
         )
         response.raise_for_status()
 

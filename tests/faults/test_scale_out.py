@@ -105,10 +105,12 @@ def test_burst_of_10000_messages_over_1000_tenants_two_webs_two_workers(cluster:
     )
 
 
-def _small_cluster(cluster: Cluster, *, workers: int, send_latency: float = 0.0) -> Load:
+def _small_cluster(
+    cluster: Cluster, *, workers: int, send_latency: float = 0.0, echoes: bool = False
+) -> Load:
     """100 Pages × 2 buyers × 4 messages (800), two web processes, ``workers`` workers started."""
     pages = cluster.create(tenants=100)
-    cluster.start_stand_in(send_latency=send_latency)
+    cluster.start_stand_in(send_latency=send_latency, echoes=echoes)
     for _ in range(2):
         cluster.start_web()
     for _ in range(workers):
@@ -116,22 +118,15 @@ def _small_cluster(cluster: Cluster, *, workers: int, send_latency: float = 0.0)
     return cluster.build_load(pages, buyers_per_page=2, messages_per_buyer=4)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "the Graph stand-in sends no message echoes (it can sign them for one Page only): a reply that it "
-        "accepted just before the kill is requeued as an orphan and sent again after the 15 s grace. On "
-        "Meta the echo (carrying our outbound key) reconciles it first. Nothing is lost any more — the "
-        "no-loss checks run before this duplicate check and pass"
-    ),
-)
 def test_worker_killed_with_sigkill_mid_run_then_replaced(cluster: Cluster) -> None:
     """SIGKILL one of two workers while the backlog is processed, start another: nothing lost or doubled.
 
     The Graph stand-in answers each send after 100 ms, so the killed worker is almost surely inside a
-    Send API call: the hardest case (did Meta get it? was it recorded?).
+    Send API call: the hardest case (did Meta get it? was it recorded?). As on Messenger, every accepted
+    send is echoed back with our outbound key: the echo, not luck, keeps the requeued reply from going
+    out twice.
     """
-    load = _small_cluster(cluster, workers=0, send_latency=0.1)
+    load = _small_cluster(cluster, workers=0, send_latency=0.1, echoes=True)
     stats = cluster.send(load)
     assert stats.statuses.get(200) == load.messages, f"webhook answers {stats.statuses}"
     victim = cluster.start_worker()

@@ -48,9 +48,11 @@ def graph_stand_in_app() -> FastAPI:
     The simulator models one Page; the agent calls ``/me/messages`` with a Page token, so every tenant is
     connected with the simulator's token and the simulator validates each call as Meta would (token,
     request shape, known PSID, 24-hour window), injects the configured faults and logs every request.
-    Buyers reach the agent through the tests' own webhooks, so they are registered here in bulk (on
-    Messenger a buyer who wrote to a Page is known to Meta). Echoes are off: the simulator would sign
-    them with its one Page id, which is none of the tenants'.
+    Buyers reach the agent through the tests' own webhooks, so they are registered here in bulk, each
+    with the Page it writes to (on Messenger a buyer who wrote to a Page is known to Meta). With
+    ``STAND_IN_ECHOES=1`` every accepted send is echoed, as Meta does, to ``STAND_IN_WEBHOOK_URL`` with
+    the buyer's Page id and our ``metadata``: that echo is what reconciles a send whose worker died before
+    recording it.
     """
     from accorria_agent.simulator import Simulator, SimulatorConfig
 
@@ -61,8 +63,8 @@ def graph_stand_in_app() -> FastAPI:
         page_name="Stand-in",
         page_access_token=os.environ["STAND_IN_PAGE_TOKEN"],
         listing_id=None,
-        webhook_url="http://127.0.0.1:9/unused",
-        emit_echoes=False,
+        webhook_url=os.environ.get("STAND_IN_WEBHOOK_URL") or "http://127.0.0.1:9/unused",
+        emit_echoes=os.environ.get("STAND_IN_ECHOES") == "1",
         emit_deliveries=False,
     )
     client = httpx.AsyncClient()
@@ -88,10 +90,13 @@ def graph_stand_in_app() -> FastAPI:
 
     @app.post("/stand-in/buyers")
     async def register_buyers(request: Request) -> Response:
-        psids = (await request.json())["psids"]
+        document = await request.json()
+        psids = document["psids"]
+        pages = document.get("pages") or [None] * len(psids)
         now = sim.state.now_ms()
-        for psid in psids:
+        for psid, page_id in zip(psids, pages, strict=True):
             thread = sim.state.ensure_buyer(str(psid))
+            thread.page_id = str(page_id) if page_id else None
             thread.last_interaction_ms = now  # the buyer just wrote: the 24-hour window is open
         return JSONResponse({"buyers": len(sim.state.threads)})
 

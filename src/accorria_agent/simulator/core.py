@@ -95,10 +95,14 @@ class Simulator:
         mine = thread.owner_app_id is None or str(thread.owner_app_id) == self.config.app_id
         return "messaging" if mine else "standby"
 
+    def page_of(self, thread: BuyerThread) -> str:
+        """The Page id a thread belongs to (the configured Page unless the thread names its own)."""
+        return thread.page_id or self.config.page_id
+
     def _wrap(
         self, thread: BuyerThread, event: dict[str, Any], channel: Channel | None = None
     ) -> dict[str, Any]:
-        return envelope(self.config.page_id, self.state.now_ms(), [event], channel or self.channel(thread))
+        return envelope(self.page_of(thread), self.state.now_ms(), [event], channel or self.channel(thread))
 
     def _offered_quick_reply_title(self, thread: BuyerThread, payload: str) -> str | None:
         for msg in reversed(thread.messages):
@@ -190,7 +194,7 @@ class Simulator:
             body: dict[str, Any] = {"mid": mid, "title": shown, "payload": postback}
             if referral is not None:
                 body["referral"] = referral
-            event = from_buyer(psid, self.config.page_id, now, postback=body)
+            event = from_buyer(psid, self.page_of(thread), now, postback=body)
             return await self._deliver_now("postback", thread, event, mid)
 
         message: dict[str, Any] = {"mid": mid}
@@ -222,7 +226,7 @@ class Simulator:
         thread.messages.append(stored)
         thread.last_interaction_ms = now
         thread.typing = False
-        event = from_buyer(psid, self.config.page_id, now, message=message)
+        event = from_buyer(psid, self.page_of(thread), now, message=message)
         return await self._deliver_now("message", thread, event, mid)
 
     async def _deliver_now(
@@ -238,7 +242,7 @@ class Simulator:
             raise SimulatorInputError(f"unknown buyer {psid}: send a message first", status=404)
         thread = thread or self.state.ensure_buyer(psid, fields.get("name"))
         now = self.state.now_ms()
-        page = self.config.page_id
+        page = self.page_of(thread)
         if kind == "read":
             watermark = int(fields.get("watermark") or now)
             for m in thread.messages:
@@ -288,7 +292,7 @@ class Simulator:
         else:
             target.reactions = []
         thread.last_interaction_ms = now
-        event = from_buyer(thread.psid, self.config.page_id, now, reaction=body)
+        event = from_buyer(thread.psid, self.page_of(thread), now, reaction=body)
         return await self._deliver_now("reaction", thread, event, target.mid)
 
     async def _edit(self, thread: BuyerThread, fields: dict[str, Any], now: int) -> DeliveryResult:
@@ -304,7 +308,7 @@ class Simulator:
         target.text = text
         thread.last_interaction_ms = now
         body = {"mid": target.mid, "text": text, "num_edit": target.edits}
-        event = from_buyer(thread.psid, self.config.page_id, now, message_edit=body)
+        event = from_buyer(thread.psid, self.page_of(thread), now, message_edit=body)
         return await self._deliver_now("edit", thread, event, target.mid)
 
     # --- page side -------------------------------------------------------------------------------
@@ -342,11 +346,11 @@ class Simulator:
                 echo["text"] = stored.text
             if stored.attachments:
                 echo["attachments"] = [_echo_attachment(a) for a in stored.attachments]
-            event = echo_event(self.config.page_id, thread.psid, now, echo)
+            event = echo_event(self.page_of(thread), thread.psid, now, echo)
             self.deliverer.enqueue("echo", thread.psid, self._wrap(thread, event))
         if self.config.emit_deliveries:
             stored.delivered = True
-            event = delivery_event(thread.psid, self.config.page_id, [stored.mid], now)
+            event = delivery_event(thread.psid, self.page_of(thread), [stored.mid], now)
             self.deliverer.enqueue("delivery", thread.psid, self._wrap(thread, event))
         return stored
 
@@ -380,7 +384,7 @@ class Simulator:
         self.state.handover_log.append({"at_ms": now, "psid": psid, "by": "inbox", "action": action, **body})
         event = {
             "sender": {"id": psid},
-            "recipient": {"id": self.config.page_id},
+            "recipient": {"id": self.page_of(thread)},
             "timestamp": now,
             action: body,
         }

@@ -108,6 +108,9 @@ class BuyerThread:
     owner_app_id: int | None = None
     typing: bool = False
     seen_at_ms: int | None = None
+    #: The Page this buyer writes to when one simulator stands in for many Pages (``None``: the
+    #: configured Page).
+    page_id: str | None = None
 
     @property
     def profile_pic(self) -> str:
