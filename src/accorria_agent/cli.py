@@ -225,6 +225,30 @@ def bench_workers(
     run_workers(database_url=database_url, messages=messages)
 
 
+@bench_app.command("scale")
+def bench_scale(
+    tenants: Annotated[int, typer.Option(min=1, help="Tenants (Pages) in the large store.")] = 10_000,
+    conversations: Annotated[int, typer.Option(min=0, help="Conversations in the large store.")] = 100_000,
+    rate: Annotated[float, typer.Option(min=1, max=1000, help="Buyer messages per second.")] = 20.0,
+    seconds: Annotated[float, typer.Option(min=1, max=120, help="How long to send.")] = 15.0,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL (web + one worker per store) instead of SQLite; its schema is reset and the "
+            "small store goes to a sibling database <name>_small, dropped at the end."
+        ),
+    ] = None,
+) -> None:
+    """Latency and memory with a large store (10,000 tenants, 100,000 conversations) vs a small one."""
+    if database_url and not database_url.startswith(("postgresql", "postgres://")):
+        _fail("--database-url must be a PostgreSQL URL (SQLite is the default)")
+    from accorria_agent.bench.scale import run_scale
+
+    run_scale(
+        tenants=tenants, conversations=conversations, rate=rate, seconds=seconds, database_url=database_url
+    )
+
+
 @bench_app.command("negotiate")
 def bench_negotiate(
     buyers: Annotated[int, typer.Option(min=1, help="Simulated buyers.")] = 1000,

@@ -106,7 +106,12 @@ def test_burst_of_10000_messages_over_1000_tenants_two_webs_two_workers(cluster:
 
 
 def _small_cluster(
-    cluster: Cluster, *, workers: int, send_latency: float = 0.0, echoes: bool = False
+    cluster: Cluster,
+    *,
+    workers: int,
+    send_latency: float = 0.0,
+    echoes: bool = False,
+    buyers_per_page: int = 2,
 ) -> Load:
     """100 Pages × 2 buyers × 4 messages (800), two web processes, ``workers`` workers started."""
     pages = cluster.create(tenants=100)
@@ -115,7 +120,7 @@ def _small_cluster(
         cluster.start_web()
     for _ in range(workers):
         cluster.start_worker()
-    return cluster.build_load(pages, buyers_per_page=2, messages_per_buyer=4)
+    return cluster.build_load(pages, buyers_per_page=buyers_per_page, messages_per_buyer=4)
 
 
 def test_worker_killed_with_sigkill_mid_run_then_replaced(cluster: Cluster) -> None:
@@ -256,12 +261,13 @@ def test_postgres_restart_during_load(cluster: Cluster) -> None:
     """
     if not (shutil.which("pg_ctlcluster") and os.path.isdir("/etc/postgresql")):
         skip_or_fail("pg_ctlcluster not available: cannot restart PostgreSQL")
-    load = _small_cluster(cluster, workers=2)
+    # 8,000 messages: ingest takes seconds, so the outage surely falls inside the load.
+    load = _small_cluster(cluster, workers=2, buyers_per_page=20)
     sent: list[object] = []
     sender = threading.Thread(target=lambda: sent.append(cluster.send(load, concurrency=16)))
     sender.start()
     try:
-        time.sleep(1.0)
+        time.sleep(0.3)
         down_at = time.monotonic()
         _pg_ctl("stop")
         time.sleep(3.0)

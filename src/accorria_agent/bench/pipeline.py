@@ -65,32 +65,35 @@ def _messages(port: int, count: int, tag: str) -> tuple[list[bytes], list[str]]:
     requests, psids = [], []
     for index in range(count):
         psid = f"{tag}{index}"
-        body = json.dumps(
-            {
-                "object": "page",
-                "entry": [
-                    {
-                        "id": BENCH_PAGE_ID,
-                        "time": now,
-                        "messaging": [
-                            {
-                                "sender": {"id": psid},
-                                "recipient": {"id": BENCH_PAGE_ID},
-                                "timestamp": now + index,
-                                "message": {
-                                    "mid": f"m_{tag}_{index}",
-                                    "text": "Hi, is it still available? would you take 9k?",
-                                },
-                            }
-                        ],
-                    }
-                ],
-            }
-        ).encode()
-        headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, APP_SECRET)}
-        requests.append(build_request(HOST, port, "/webhook", body, headers))
+        text = "Hi, is it still available? would you take 9k?"
+        requests.append(message_request(port, BENCH_PAGE_ID, psid, f"m_{tag}_{index}", text, now + index))
         psids.append(psid)
     return requests, psids
+
+
+def message_request(port: int, page_id: str, psid: str, mid: str, text: str, timestamp_ms: int) -> bytes:
+    """One signed webhook delivery of a buyer's text message to ``page_id``, as raw HTTP/1.1 bytes."""
+    body = json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": page_id,
+                    "time": timestamp_ms,
+                    "messaging": [
+                        {
+                            "sender": {"id": psid},
+                            "recipient": {"id": page_id},
+                            "timestamp": timestamp_ms,
+                            "message": {"mid": mid, "text": text},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, APP_SECRET)}
+    return build_request(HOST, port, "/webhook", body, headers)
 
 
 def _received(graph_port: int) -> list[list[Any]]:

@@ -45,6 +45,13 @@ def _free_port() -> int:
 
 @contextmanager
 def _server(factory: str, env: dict[str, str]) -> Iterator[int]:
+    with _server_process(factory, env) as (port, _process):
+        yield port
+
+
+@contextmanager
+def _server_process(factory: str, env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """Like ``_server``, also yielding the process (benchmarks that read its memory need its pid)."""
     port = _free_port()
     process = subprocess.Popen(
         [
@@ -75,7 +82,7 @@ def _server(factory: str, env: dict[str, str]) -> Iterator[int]:
                 time.sleep(0.1)
         else:
             raise RuntimeError(f"{factory} did not start")
-        yield port
+        yield port, process
     finally:
         process.terminate()
         try:

@@ -29,7 +29,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
             engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
         _configure_sqlite(engine)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pool_pre_ping: with asyncpg it costs three round trips (BEGIN, ping, ROLLBACK) per checkout,
+    # more than a turn's reads. Disconnects are handled optimistically instead: the statement that meets
+    # a dead connection fails (the webhook answers 503 and Meta redelivers; the job is retried) and
+    # SQLAlchemy then invalidates every older pooled connection, so one failure per process follows a
+    # database restart (tests/faults restarts PostgreSQL under load). Recycling bounds a connection's age
+    # below common server and proxy idle timeouts.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def _configure_sqlite(async_engine: AsyncEngine) -> None:

@@ -9,7 +9,9 @@ how a durable store keeps up with a bare endpoint (one fsync serves many request
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -22,6 +24,7 @@ from accorria_agent.db.base import utcnow
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest
 from accorria_agent.messenger.events import InboundEvent
+from accorria_agent.messenger.intake_postgres import PostgresIntakeWriter, asyncpg_connect_kwargs
 from accorria_agent.messenger.intake_sqlite import DatabaseBusy, SqliteIntakeWriter
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 
@@ -68,22 +71,39 @@ class WebhookIntake:
         self._writer: asyncio.Task[None] | None = None
         self._dialect = ""
         self._sqlite_writer: SqliteIntakeWriter | None = None
+        self._postgres_writer: PostgresIntakeWriter | None = None
+        self._job_arrays: Callable[[list[JobRequest]], dict[str, list[Any]]] | None = None
         # The SQLite fast path writes the embedded queue's table itself.
         self._queue_is_embedded = isinstance(queue, EmbeddedJobQueue)
+        self._busy = False  # a batch is being committed (stop() waits for it)
 
     async def start(self) -> None:
+        """Pick the fastest writer for the database and queue, and start the writer task."""
         self._dialect = self._engine.dialect.name
         database = self._engine.url.database
         if self._dialect == "sqlite" and self._queue_is_embedded and database and database != ":memory:":
             # aiosqlite costs a thread hop per driver call and SQLAlchemy's row processing is slow;
             # a batch is committed in one call with plain sqlite3 instead (see intake_sqlite).
             self._sqlite_writer = SqliteIntakeWriter(database)
+        elif self._dialect == "postgresql" and self._engine.dialect.driver == "asyncpg":
+            # Imported here: procrastinate (and psycopg) are only needed on PostgreSQL.
+            from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
+
+            if isinstance(self._queue, ProcrastinateJobQueue):
+                # SQLAlchemy Core took a third of the web process's CPU and ~9 round trips per batch; one
+                # raw statement on a connection of our own does the same work (see intake_postgres).
+                self._postgres_writer = PostgresIntakeWriter(
+                    asyncpg_connect_kwargs(self._engine), self._queue.queue_name
+                )
+                self._job_arrays = self._queue.defer_arrays
         self._writer = asyncio.create_task(self._write_forever(), name="webhook-intake-writer")
 
     async def stop(self) -> None:
+        """Commit what is queued, then stop the writer task and close the fast path's connection."""
         if self._writer is not None:
-            # Let queued deliveries commit before we go: their callers are waiting for the answer.
-            while not self._inbox.empty():
+            # Let queued deliveries commit before we go, including the batch being committed right now
+            # (the inbox is already empty then): their callers are waiting for the answer.
+            while not self._inbox.empty() or self._busy:
                 await asyncio.sleep(0.01)
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
@@ -91,6 +111,9 @@ class WebhookIntake:
         if self._sqlite_writer is not None:
             self._sqlite_writer.close()
             self._sqlite_writer = None
+        if self._postgres_writer is not None:
+            await self._postgres_writer.close()
+            self._postgres_writer = None
 
     async def store(self, obj: str, body: str, events: list[InboundEvent]) -> None:
         """Return once the delivery and its events are committed; raise :class:`IntakeUnavailable` if not."""
@@ -106,6 +129,7 @@ class WebhookIntake:
             batch = [first]
             while len(batch) < self._max_batch and not self._inbox.empty():
                 batch.append(self._inbox.get_nowait())
+            self._busy = True
             try:
                 await self._commit(batch)
             except Exception as error:  # the database is down or refused: every caller answers 503
@@ -114,6 +138,8 @@ class WebhookIntake:
                     if not pending.done.done():
                         pending.done.set_exception(IntakeUnavailable(str(error)))
                 continue
+            finally:
+                self._busy = False
             self._queue.notify()
             for pending in batch:
                 if not pending.done.done():
@@ -121,6 +147,40 @@ class WebhookIntake:
 
     async def _commit(self, batch: list[_Pending]) -> None:
         now = utcnow()
+        delivery_rows, event_rows, requests = self._rows(batch, now)
+        deliveries = [(row["object"], row["event_count"], row["body"]) for row in delivery_rows]
+        if self._postgres_writer is not None and self._job_arrays is not None:
+            arguments = self._postgres_writer.arguments(
+                deliveries, event_rows, self._job_arrays(requests), now
+            )
+            await self._postgres_writer.execute(arguments)
+            return
+        if self._sqlite_writer is not None:
+            # Committed on the event loop's thread, blocking it for the ~2 ms a batch takes: measured
+            # faster than a worker thread, whose GIL hand-offs under load stretched commits to ~10 ms.
+            # When a job holds the write lock we yield to the loop (so it can finish) and retry.
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 10.0
+            delay = 0.0005
+            while True:
+                try:
+                    self._sqlite_writer.commit_batch(deliveries, event_rows, requests, now)
+                    return
+                except DatabaseBusy:
+                    if loop.time() > deadline:
+                        raise
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 0.01)
+        async with self._engine.begin() as connection:
+            await connection.execute(insert(WebhookDelivery), delivery_rows)
+            if event_rows:
+                await connection.execute(self._insert_ignoring_duplicates(), event_rows)
+            await self._queue.defer_many(connection, requests)
+
+    def _rows(
+        self, batch: list[_Pending], now: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[JobRequest]]:
+        """The batch's delivery rows, event rows and one job request per conversation with work."""
         delivery_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
         conversations: dict[tuple[str, str], None] = {}
@@ -152,7 +212,7 @@ class WebhookIntake:
                 )
                 if event.kind not in _NO_JOB_KINDS:
                     conversations[(event.page_id, event.buyer_psid)] = None
-        jobs = [
+        requests = [
             JobRequest(
                 task=PROCESS_CONVERSATION_TASK,
                 args={"page_id": page_id, "buyer_psid": psid},
@@ -162,28 +222,7 @@ class WebhookIntake:
             )
             for page_id, psid in conversations
         ]
-        if self._sqlite_writer is not None:
-            deliveries = [(row["object"], row["event_count"], row["body"]) for row in delivery_rows]
-            # Committed on the event loop's thread, blocking it for the ~2 ms a batch takes: measured
-            # faster than a worker thread, whose GIL hand-offs under load stretched commits to ~10 ms.
-            # When a job holds the write lock we yield to the loop (so it can finish) and retry.
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + 10.0
-            delay = 0.0005
-            while True:
-                try:
-                    self._sqlite_writer.commit_batch(deliveries, event_rows, jobs, now)
-                    return
-                except DatabaseBusy:
-                    if loop.time() > deadline:
-                        raise
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.01)
-        async with self._engine.begin() as connection:
-            await connection.execute(insert(WebhookDelivery), delivery_rows)
-            if event_rows:
-                await connection.execute(self._insert_ignoring_duplicates(), event_rows)
-            await self._queue.defer_many(connection, jobs)
+        return delivery_rows, event_rows, requests
 
     def _insert_ignoring_duplicates(self) -> Any:
         # Meta redelivers: an event whose (page_id, event_key) is stored already is skipped, not an error.
