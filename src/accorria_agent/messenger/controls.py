@@ -81,8 +81,16 @@ async def resume_all(session: AsyncSession, queue: JobQueue, *, discard_held: bo
         control.halted = False
         control.reason = None
         control.changed_at = utcnow()
+    # Only the Pages that hold something (the partial index answers this): one query per such Page,
+    # not per connected Page. Operator-wide ids only; each Page's rows are then read tenant-scoped.
     tenants = (
-        await session.execute(select(MessengerTenant.id).where(MessengerTenant.status == "active"))
+        await session.execute(
+            select(Message.tenant_id)
+            .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
+            .where(Message.status == HELD, MessengerTenant.status == "active")
+            .distinct()
+            .order_by(Message.tenant_id)
+        )
     ).scalars()
     released = 0
     for tenant_id in list(tenants):
