@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from accorria_agent.bench.fault_support import message_body
 from accorria_agent.bench.loadgen import LoadResult, build_request, run_closed_loop, run_open_loop
 from accorria_agent.bench.webhook import APP_SECRET, HOST, _reset_postgres, _server
 from accorria_agent.bench.webhook_server import BENCH_PAGE_ID, seed_bench_tenant
@@ -73,25 +73,7 @@ def _messages(port: int, count: int, tag: str) -> tuple[list[bytes], list[str]]:
 
 def message_request(port: int, page_id: str, psid: str, mid: str, text: str, timestamp_ms: int) -> bytes:
     """One signed webhook delivery of a buyer's text message to ``page_id``, as raw HTTP/1.1 bytes."""
-    body = json.dumps(
-        {
-            "object": "page",
-            "entry": [
-                {
-                    "id": page_id,
-                    "time": timestamp_ms,
-                    "messaging": [
-                        {
-                            "sender": {"id": psid},
-                            "recipient": {"id": page_id},
-                            "timestamp": timestamp_ms,
-                            "message": {"mid": mid, "text": text},
-                        }
-                    ],
-                }
-            ],
-        }
-    ).encode()
+    body = message_body(page_id, psid, mid, text, timestamp_ms)
     headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, APP_SECRET)}
     return build_request(HOST, port, "/webhook", body, headers)
 
