@@ -78,10 +78,24 @@ def postgres_database() -> Iterator[str]:
         yield url
 
 
-TABLES = (
-    "jobs, seller_notifications, messenger_messages, messenger_conversations, messenger_events_log, "
-    "webhook_deliveries, listings, messenger_settings, messenger_tenants, sellers, procrastinate_jobs"
-)
+async def _truncate_all(url: str) -> None:
+    """Empty every table of the public schema but Alembic's (new domains' tables included)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url, timeout=3)
+    try:
+        names = [
+            row["tablename"]
+            for row in await connection.fetch(
+                "SELECT tablename FROM pg_tables"
+                " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ]
+        if names:
+            quoted = ", ".join(f'"{name}"' for name in names)
+            await connection.execute(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    finally:
+        await connection.close()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -95,7 +109,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     url: str = request.getfixturevalue("postgres_database")
     yield url
     plain = url.replace("postgresql+asyncpg://", "postgresql://", 1)
-    asyncio.run(_pg_execute(plain, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    asyncio.run(_truncate_all(plain))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from accorria_agent import __version__
 from accorria_agent.dashboard.routes import router as dashboard_router
+from accorria_agent.errors import DomainError
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.runtime import Runtime
@@ -47,6 +48,7 @@ def create_app(
 
     app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan)
     app.state.runtime = runtime
+    install_error_handlers(app)
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
@@ -66,3 +68,17 @@ def create_app(
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every :class:`~accorria_agent.errors.DomainError` becomes ``{"detail", "code"}`` with its status."""
+
+    async def on_domain_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, DomainError)
+        return JSONResponse(
+            {"detail": error.detail, "code": error.code},
+            status_code=error.status_code,
+            headers=error.headers or None,
+        )
+
+    app.add_exception_handler(DomainError, on_domain_error)

@@ -2,6 +2,7 @@
 
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import Base
+from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
@@ -11,6 +12,8 @@ metadata = Base.metadata
 
 __all__ = [
     "Conversation",
+    "Deal",
+    "DealEvent",
     "EventLog",
     "Job",
     "Listing",

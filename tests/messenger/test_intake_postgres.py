@@ -23,7 +23,7 @@ from accorria_agent.messenger.intake import (
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.runtime import Runtime, build_runtime
 from accorria_agent.settings import Settings
-from tests.conftest import TABLES, _pg_execute
+from tests.conftest import _pg_execute, _truncate_all
 from tests.fakes.graph import FakeGraph
 from tests.helpers import PAGE_ID, delivery, text_event
 
@@ -35,7 +35,7 @@ def pg_url(postgres_database: str) -> Iterator[str]:
     """The session's PostgreSQL database, emptied after the test."""
     yield postgres_database
     plain = postgres_database.replace("postgresql+asyncpg://", "postgresql://", 1)
-    asyncio.run(_pg_execute(plain, f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    asyncio.run(_truncate_all(plain))
 
 
 @pytest.fixture

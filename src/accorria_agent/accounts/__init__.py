@@ -1,0 +1,1 @@
+"""Seller accounts: members (owner, staff), sign-in sessions, invitations, the audit trail."""
