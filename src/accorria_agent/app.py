@@ -15,6 +15,8 @@ from sqlalchemy import text
 from accorria_agent import __version__
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
+from accorria_agent.listings.routes import api as listings_api
+from accorria_agent.listings.routes import pages as listings_pages
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.runtime import Runtime
@@ -52,6 +54,8 @@ def create_app(
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
+    app.include_router(listings_api)
+    app.include_router(listings_pages)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

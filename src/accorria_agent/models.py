@@ -4,6 +4,7 @@ from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
+from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
@@ -17,6 +18,7 @@ __all__ = [
     "EventLog",
     "Job",
     "Listing",
+    "ListingPhoto",
     "Message",
     "MessengerSettings",
     "MessengerTenant",

@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     # auto: procrastinate on PostgreSQL, the embedded queue on SQLite.
     job_queue: Literal["auto", "embedded", "procrastinate"] = Field(default="auto", alias="JOB_QUEUE")
     default_timezone: str = Field(default="America/Detroit", alias="ACCORRIA_DEFAULT_TIMEZONE")
+    # Largest listing photo accepted (bytes, before re-encoding).
+    photo_max_bytes: int = Field(default=10_000_000, ge=100_000, le=50_000_000, alias="PHOTO_MAX_BYTES")
 
     @property
     def effective_database_url(self) -> str:

@@ -81,6 +81,7 @@ class Listing(Base):
     model: Mapped[str] = mapped_column(String(64))
     trim: Mapped[str | None] = mapped_column(String(64))
     mileage: Mapped[int | None] = mapped_column(Integer)
+    vin: Mapped[str | None] = mapped_column(String(17))
     features: Mapped[list[str]] = mapped_column(JsonColumn, default=list)
     photos: Mapped[list[str]] = mapped_column(JsonColumn, default=list)
     description: Mapped[str | None] = mapped_column(Text)
@@ -92,6 +93,6 @@ class Listing(Base):
     max_concessions: Mapped[int] = mapped_column(Integer, default=3)
     response_tone: Mapped[str] = mapped_column(String(32), default="friendly")
     escrow_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    # active | sold | paused
+    # active | paused | sold | archived
     status: Mapped[str] = mapped_column(String(32), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
