@@ -17,6 +17,7 @@ from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
 from accorria_agent.listings.routes import api as listings_api
 from accorria_agent.listings.routes import pages as listings_pages
+from accorria_agent.live.routes import router as live_router
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.runtime import Runtime
@@ -56,6 +57,7 @@ def create_app(
     app.include_router(dashboard_router)
     app.include_router(listings_api)
     app.include_router(listings_pages)
+    app.include_router(live_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

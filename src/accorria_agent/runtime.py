@@ -20,6 +20,7 @@ from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
+from accorria_agent.live import bus as live_bus
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
@@ -55,6 +56,7 @@ class Runtime:
         if self.run_jobs:
             await self.queue.stop()
         await self.http.aclose()
+        await live_bus.close(self.engine)
         await self.engine.dispose()
 
 

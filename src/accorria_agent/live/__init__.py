@@ -1,0 +1,1 @@
+"""Live updates for the seller's dashboards: "something changed" events, across processes, to browsers."""

@@ -1,0 +1,261 @@
+"""The live-update bus: events published in a transaction reach every dashboard once it commits.
+
+On PostgreSQL an event is a ``pg_notify`` issued inside the writer's transaction: the server delivers it
+only if that transaction commits, to every process LISTENing on the same database — so a message
+handled by any worker reaches a dashboard served by any web process, and a rolled-back change is never
+announced. On SQLite (one process) the event waits in the session until commit and is then handed to
+this process's hub.
+
+Events carry ids only (Meta's 8 kB NOTIFY limit, and nothing personal in the database's notification
+channel): a dashboard that hears "conversation 12 changed" fetches it through the scoped API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import structlog
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "accorria_live"
+KINDS = frozenset({"message", "conversation", "notification", "resync"})
+# A dashboard that falls this far behind gets one "resync" instead of an unbounded backlog.
+SUBSCRIBER_QUEUE_SIZE = 200
+_PENDING = "live_pending_events"
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """Something of ``seller_id``'s changed: a message, a conversation (mode, window …), a notification."""
+
+    seller_id: int
+    kind: str
+    conversation_id: int | None = None
+    message_id: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw: str) -> LiveEvent | None:
+        """The event in ``raw``, or None for anything malformed (never raises)."""
+        try:
+            data = json.loads(raw)
+            seller_id = data["seller_id"]
+            kind = data["kind"]
+            conversation_id = data.get("conversation_id")
+            message_id = data.get("message_id")
+        except (ValueError, TypeError, KeyError):
+            return None
+        ids_ok = all(
+            v is None or (isinstance(v, int) and not isinstance(v, bool))
+            for v in (conversation_id, message_id)
+        )
+        if not isinstance(seller_id, int) or isinstance(seller_id, bool) or kind not in KINDS or not ids_ok:
+            return None
+        return cls(seller_id, kind, conversation_id, message_id)
+
+
+def _is_id(value: object) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+class Subscription:
+    """One open dashboard: a bounded queue of events for one account."""
+
+    def __init__(self, seller_id: int) -> None:
+        self.seller_id = seller_id
+        self.queue: asyncio.Queue[LiveEvent] = asyncio.Queue(maxsize=SUBSCRIBER_QUEUE_SIZE)
+        self.overflowed = False
+
+    def offer(self, live_event: LiveEvent) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(live_event)
+        except asyncio.QueueFull:
+            # Too far behind: drop the backlog and tell the page to reload its data once.
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(LiveEvent(self.seller_id, "resync"))
+
+    async def next(self, timeout: float) -> LiveEvent | None:
+        """The next event, or None after ``timeout`` seconds (time for a heartbeat)."""
+        try:
+            live_event = await asyncio.wait_for(self.queue.get(), timeout)
+        except TimeoutError:
+            return None
+        if live_event.kind == "resync":
+            self.overflowed = False
+        return live_event
+
+
+class LiveHub:
+    """This process's fan-out from published events to the subscriptions of their account."""
+
+    def __init__(self) -> None:
+        self._subscriptions: dict[int, set[Subscription]] = {}
+
+    def subscribe(self, seller_id: int) -> Subscription:
+        subscription = Subscription(seller_id)
+        self._subscriptions.setdefault(seller_id, set()).add(subscription)
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        group = self._subscriptions.get(subscription.seller_id)
+        if group is not None:
+            group.discard(subscription)
+            if not group:
+                del self._subscriptions[subscription.seller_id]
+
+    def publish(self, live_event: LiveEvent) -> None:
+        for subscription in list(self._subscriptions.get(live_event.seller_id, ())):
+            subscription.offer(live_event)
+
+    def resync_all(self) -> None:
+        """Every dashboard reloads (after a lost database connection: events may have been missed)."""
+        for seller_id, group in list(self._subscriptions.items()):
+            for subscription in list(group):
+                subscription.offer(LiveEvent(seller_id, "resync"))
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(group) for group in self._subscriptions.values())
+
+
+_hubs: dict[str, LiveHub] = {}
+
+
+def _engine_key(url: Any) -> str:
+    return str(url.render_as_string(hide_password=True))
+
+
+def hub_for(engine: AsyncEngine) -> LiveHub:
+    """The hub of this process for ``engine``'s database (one per database, so tests stay apart)."""
+    return _hubs.setdefault(_engine_key(engine.url), LiveHub())
+
+
+async def publish_in_transaction(session: AsyncSession, live_event: LiveEvent) -> None:
+    """Announce ``live_event`` to the account's dashboards if, and when, the caller's transaction commits."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": CHANNEL, "payload": live_event.to_json()},
+        )
+        return
+    sync_session = session.sync_session
+    pending: list[LiveEvent] | None = sync_session.info.get(_PENDING)
+    if pending is None:
+        pending = sync_session.info[_PENDING] = []
+        key = _engine_key(bind.engine.url)
+        event.listen(sync_session, "after_commit", _after_commit(key), once=True)
+        event.listen(sync_session, "after_rollback", _discard, once=True)
+    pending.append(live_event)
+
+
+def _after_commit(key: str) -> Callable[[Session], None]:
+    def deliver(sync_session: Session) -> None:
+        events: list[LiveEvent] = sync_session.info.pop(_PENDING, [])
+        hub = _hubs.get(key)
+        if hub is not None:
+            for live_event in events:
+                hub.publish(live_event)
+
+    return deliver
+
+
+def _discard(sync_session: Session) -> None:
+    sync_session.info.pop(_PENDING, None)
+
+
+class PostgresLiveListener:
+    """LISTENs on one asyncpg connection and feeds the hub; reconnects (and resyncs pages) when it breaks."""
+
+    def __init__(self, connect_kwargs: dict[str, Any], hub: LiveHub, *, retry_seconds: float = 1.0) -> None:
+        self._connect_kwargs = connect_kwargs
+        self._hub = hub
+        self._retry_seconds = retry_seconds
+        self._task: asyncio.Task[None] | None = None
+        self.listening = asyncio.Event()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="live-listener")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _run(self) -> None:
+        import asyncpg
+
+        first = True
+        while True:
+            try:
+                connection = await asyncpg.connect(**self._connect_kwargs)
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("live_listener_connect_failed", error=type(error).__name__)
+                await asyncio.sleep(self._retry_seconds)
+                continue
+            lost = asyncio.Event()
+            try:
+                connection.add_termination_listener(lambda _c, lost=lost: lost.set())
+                await connection.add_listener(CHANNEL, self._on_notify)
+                if not first:
+                    self._hub.resync_all()
+                first = False
+                self.listening.set()
+                await lost.wait()
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("live_listener_lost", error=type(error).__name__)
+            finally:
+                self.listening.clear()
+                if not connection.is_closed():
+                    connection.terminate()
+            await asyncio.sleep(self._retry_seconds)
+
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        live_event = LiveEvent.from_json(payload)
+        if live_event is not None:
+            self._hub.publish(live_event)
+
+
+_listeners: dict[str, PostgresLiveListener] = {}
+
+
+async def ensure_listening(engine: AsyncEngine) -> LiveHub:
+    """The hub for ``engine``; on PostgreSQL also this process's listener, started on first use."""
+    hub = hub_for(engine)
+    if engine.dialect.name != "postgresql":
+        return hub
+    key = _engine_key(engine.url)
+    listener = _listeners.get(key)
+    if listener is None:
+        from accorria_agent.messenger.intake_postgres import asyncpg_connect_kwargs
+
+        listener = _listeners[key] = PostgresLiveListener(asyncpg_connect_kwargs(engine), hub)
+        listener.start()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(listener.listening.wait(), timeout=5)
+    return hub
+
+
+async def close(engine: AsyncEngine) -> None:
+    """Stop this process's listener for ``engine`` (the runtime calls it when it stops)."""
+    listener = _listeners.pop(_engine_key(engine.url), None)
+    if listener is not None:
+        await listener.stop()
