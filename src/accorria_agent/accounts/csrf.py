@@ -9,7 +9,7 @@ comes from (``Origin``, else ``Referer``), it must be this site.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import Request
 
@@ -21,7 +21,8 @@ CSRF_COOKIE = "accorria_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_FORM_TYPE = "application/x-www-form-urlencoded"
+MAX_FORM_BYTES = 64 * 1024
 
 
 def _netloc(url: str) -> str | None:
@@ -43,6 +44,18 @@ def check_origin(request: Request, settings: Settings) -> None:
         raise Forbidden("cross-site request refused", code="csrf_origin")
 
 
+async def _form_field(request: Request) -> str:
+    """``csrf_token`` of a url-encoded form body (Starlette caches the body: the route reads it again)."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return ""
+    try:
+        values = parse_qs(body.decode("latin-1"), max_num_fields=100).get(CSRF_FORM_FIELD, [])
+    except ValueError:  # too many fields
+        return ""
+    return values[0] if len(values) == 1 else ""
+
+
 async def check_csrf(request: Request, settings: Settings) -> None:
     """For an unsafe method: 403 unless the request repeats the CSRF cookie and comes from this site."""
     if request.method not in UNSAFE_METHODS:
@@ -51,10 +64,8 @@ async def check_csrf(request: Request, settings: Settings) -> None:
     expected = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
     content_type = request.headers.get("content-type", "")
-    if not sent and content_type.startswith(_FORM_TYPES):
-        form = await request.form()  # Starlette caches it: the route can read the form again
-        field = form.get(CSRF_FORM_FIELD)
-        sent = field if isinstance(field, str) else ""
+    if not sent and content_type.startswith(_FORM_TYPE):
+        sent = await _form_field(request)
     if not expected or not sent or not same(expected, sent):
         raise Forbidden(
             "missing or wrong CSRF token (send the accorria_csrf cookie's value as X-CSRF-Token)", code="csrf"

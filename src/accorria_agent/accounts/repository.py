@@ -59,7 +59,7 @@ async def account_members(session: AsyncSession, seller_id: int) -> list[tuple[M
         .where(Membership.seller_id == seller_id)
         .order_by(Membership.id)
     )
-    return [(m, p) for m, p in rows.tuples()]
+    return [(m, p) for m, p in rows.all()]
 
 
 async def count_owners(session: AsyncSession, seller_id: int) -> int:
@@ -79,7 +79,7 @@ async def session_with_role(session: AsyncSession, token_hash: str) -> tuple[Aut
         )
         .where(AuthSession.token_hash == token_hash)
     )
-    found = row.tuples().one_or_none()
+    found = row.one_or_none()
     return (found[0], found[1]) if found else None
 
 
