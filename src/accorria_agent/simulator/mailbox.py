@@ -163,7 +163,9 @@ def _render(messages: list[ReceivedMail]) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         "<meta name=viewport content='width=device-width, initial-scale=1'>"
-        "<title>Seller's mailbox</title></head><body><h1>Seller's mailbox</h1>"
+        "<title>Seller's mailbox</title><style>body{font-family:system-ui,sans-serif;margin:1rem;"
+        "max-width:48rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}article{border-top:1px solid #ccc}"
+        ".meta{color:#555}</style></head><body><h1>Seller's mailbox</h1>"
         f"{''.join(items) or empty}</body></html>"
     )
 
