@@ -13,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.accounts.routes import router as accounts_router
+from accorria_agent.audit.routes import router as audit_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
 from accorria_agent.listings.routes import api as listings_api
@@ -58,6 +60,8 @@ def create_app(
     app.include_router(listings_api)
     app.include_router(listings_pages)
     app.include_router(live_router)
+    app.include_router(accounts_router)
+    app.include_router(audit_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

@@ -164,6 +164,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     from accorria_agent.runtime import Runtime, build_runtime
     from accorria_agent.sellers.service import configure_active_pages
     from accorria_agent.simulator import Simulator, SimulatorConfig
+    from accorria_agent.simulator.mailbox import LocalMailbox, build_mailbox_router
 
     spec = load_listing(listing_file)
     data_dir = data_dir.expanduser().resolve()
@@ -173,6 +174,8 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         raise DemoError(f"cannot create data directory {data_dir}: {error.strerror}") from None
     demo, generated = demo_secrets(data_dir)
     base = f"http://127.0.0.1:{port}"
+    # The seller's mailbox: a real local SMTP server the agent mails to (shown at /simulator/mailbox).
+    mailbox = LocalMailbox().start()
     settings = Settings(
         _env_file=None,
         ACCORRIA_ENV="development",
@@ -190,6 +193,9 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         HUMAN_LIKE_DELAYS=not fast,
         REPLY_QUIET_PERIOD_SECONDS=0.0 if fast else 2.0,
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
+        SMTP_URL=mailbox.url,
+        SMTP_STARTTLS="off",
+        PUBLIC_BASE_URL=base,
     )
     configure_logging(settings.log_level, json_output=False)
     upgrade(settings.effective_database_url)
@@ -219,6 +225,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     app = create_app(runtime, on_started=configure_demo_page)
     app.include_router(simulator.graph_router, prefix="/graph")
     app.include_router(simulator.ui_router, prefix="/simulator")
+    app.include_router(build_mailbox_router(mailbox), prefix="/simulator")
     app.router.add_api_route("/", lambda: RedirectResponse("/simulator/"), include_in_schema=False)
 
     print(f"Accorria Messenger Agent demo — data in {data_dir}")
@@ -228,8 +235,10 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         print(f"  FACEBOOK_VERIFY_TOKEN={demo.verify_token}")
     print(f"  Buyer chat (simulator):   {base}/simulator/")
     print(f"  Seller's Page Inbox:      {base}/simulator/inbox")
-    link = asyncio.run(dashboard_link(settings, base, DEMO_PAGE_ID, timedelta(days=1)))
-    print(f"  Seller dashboard:         {link or '(set JWT_SECRET to 32+ characters to enable it)'}")
+    link = asyncio.run(dashboard_link(settings, base, DEMO_PAGE_ID, timedelta(hours=1)))
+    print(f"  Seller dashboard:         {link or '(no demo Page)'}  (one-time link, 1 hour)")
+    print(f"  Sign up / sign in:        {base}/auth/")
+    print(f"  Seller's mailbox:         {base}/simulator/mailbox")
     print(f"  Simulator JSON API:       {base}/simulator/api/state")
     print(f"  Webhook:                  {base}/webhook")
     print(f"  m.me link of the listing: {m_me_link(DEMO_PAGE_ID, listing_id)}")

@@ -1,5 +1,14 @@
 """Imports every model so that ``metadata`` is complete (for Alembic and for test schemas)."""
 
+from accorria_agent.accounts.models import (
+    AuthSession,
+    MailOutbox,
+    Member,
+    Membership,
+    OneTimeToken,
+    SignInAttempt,
+)
+from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent
@@ -12,6 +21,13 @@ from accorria_agent.sellers.notifications import SellerNotification
 metadata = Base.metadata
 
 __all__ = [
+    "AuditEvent",
+    "AuthSession",
+    "MailOutbox",
+    "Member",
+    "Membership",
+    "OneTimeToken",
+    "SignInAttempt",
     "Conversation",
     "Deal",
     "DealEvent",

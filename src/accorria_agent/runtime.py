@@ -7,7 +7,7 @@ LLM) are injected here, which is how tests and the demo swap them for the simula
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,8 @@ from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.live import bus as live_bus
+from accorria_agent.mail.interface import InMemoryMailer, Mailer
+from accorria_agent.mail.smtp import mailer_from_settings
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
@@ -45,6 +47,8 @@ class Runtime:
     composer: ReplyComposer
     clock: Callable[[], datetime] = utcnow
     run_jobs: bool = True
+    # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
+    mailer: Mailer = field(default_factory=InMemoryMailer)
 
     async def start(self) -> None:
         await self.intake.start()
@@ -112,6 +116,12 @@ def build_runtime(
         composer=composer or default_composer(settings),
         clock=clock,
         run_jobs=run_jobs,
+        mailer=mailer_from_settings(
+            settings.smtp_url.get_secret_value(),
+            settings.mail_from,
+            starttls=settings.smtp_starttls,
+            timeout=settings.smtp_timeout_seconds,
+        ),
     )
     _register_tasks(runtime)
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
@@ -164,6 +174,8 @@ def default_composer(settings: Settings) -> ReplyComposer:
 
 
 def _register_tasks(runtime: Runtime) -> None:
+    from accorria_agent.accounts.emails import SEND_ACCOUNT_MAIL_TASK
+    from accorria_agent.accounts.tasks import send_outbox_mail
     from accorria_agent.conversations.pipeline import process_conversation
 
     async def _process(args: dict[str, Any]) -> None:
@@ -172,5 +184,9 @@ def _register_tasks(runtime: Runtime) -> None:
     async def _deliver(args: dict[str, Any]) -> None:
         await runtime.delivery.deliver(int(args["tenant_id"]), [int(m) for m in args["message_ids"]])
 
+    async def _send_account_mail(args: dict[str, Any]) -> None:
+        await send_outbox_mail(runtime.session_factory, runtime.mailer, args)
+
+    runtime.registry.register(SEND_ACCOUNT_MAIL_TASK, _send_account_mail)
     runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
     runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)

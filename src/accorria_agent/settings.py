@@ -87,6 +87,25 @@ class Settings(BaseSettings):
     # Largest listing photo accepted (bytes, before re-encoding).
     photo_max_bytes: int = Field(default=10_000_000, ge=100_000, le=50_000_000, alias="PHOTO_MAX_BYTES")
 
+    # Accounts (docs/security-accounts.md). Links in account emails start with PUBLIC_BASE_URL.
+    public_base_url: str = Field(default="http://127.0.0.1:8000", alias="PUBLIC_BASE_URL")
+    # None: Secure cookies in production only (development and tests run over plain http).
+    session_cookie_secure: bool | None = Field(default=None, alias="SESSION_COOKIE_SECURE")
+    session_idle_minutes: int = Field(default=12 * 60, ge=1, le=30 * 24 * 60, alias="SESSION_IDLE_MINUTES")
+    session_max_age_hours: int = Field(default=14 * 24, ge=1, le=90 * 24, alias="SESSION_MAX_AGE_HOURS")
+    # Email: smtp://user:pass@host:587 (STARTTLS), smtps://…:465 (implicit TLS); empty = kept in memory.
+    smtp_url: SecretStr = Field(default=SecretStr(""), alias="SMTP_URL")
+    smtp_starttls: Literal["auto", "required", "off"] = Field(default="auto", alias="SMTP_STARTTLS")
+    smtp_timeout_seconds: float = Field(default=10.0, gt=0, le=120, alias="SMTP_TIMEOUT_SECONDS")
+    mail_from: str = Field(default="Accorria <no-reply@accorria.local>", alias="MAIL_FROM")
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether session cookies carry ``Secure`` (``SESSION_COOKIE_SECURE``, else production only)."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.accorria_env == "production"
+
     @property
     def effective_database_url(self) -> str:
         """``DATABASE_URL``, or the embedded SQLite file under the data directory."""

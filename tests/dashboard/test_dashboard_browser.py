@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import os
-import sqlite3
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from accorria_agent.dashboard.auth import issue_seller_token
+from accorria_agent.dashboard.auth import dashboard_link
 from accorria_agent.demo import DEMO_PAGE_ID
 from accorria_agent.settings import Settings
 
@@ -22,16 +21,16 @@ pytestmark = pytest.mark.browser
 HOSTILE = "<img src=x onerror=\"document.title='pwned'\"> is it available?"
 
 
-def demo_token(data_dir: Path) -> str:
-    """The token the demo prints, rebuilt from its data directory (the fixture keeps stdout to itself)."""
-    stored = json.loads((data_dir / "demo-secrets.json").read_text())
-    secret = os.environ.get("JWT_SECRET") or stored["jwt_secret"]
-    with sqlite3.connect(data_dir / "accorria.db") as db:
-        (seller_id,) = db.execute(
-            "SELECT seller_id FROM messenger_tenants WHERE page_id = ?", (DEMO_PAGE_ID,)
-        ).fetchone()
-    settings = Settings(_env_file=None, JWT_SECRET=secret)
-    return issue_seller_token(settings, int(seller_id), timedelta(minutes=10))
+def demo_sign_in_link(data_dir: Path, base: str) -> str:
+    """A one-time sign-in link like the one the demo prints (the fixture keeps stdout to itself)."""
+    settings = Settings(_env_file=None, ACCORRIA_DATA_DIR=str(data_dir))
+    # Playwright's sync API runs an event loop in this thread: make the link in another one.
+    with ThreadPoolExecutor(1) as pool:
+        link = pool.submit(
+            asyncio.run, dashboard_link(settings, base, DEMO_PAGE_ID, timedelta(minutes=10))
+        ).result()
+    assert link is not None and "/auth/link?token=" in link
+    return link
 
 
 def page_texts(base: str, psid: str) -> list[str]:
@@ -43,17 +42,20 @@ def test_the_seller_sees_a_buyer_and_replies_from_the_dashboard(
     demo_server: str, browser_page: Any, tmp_path: Path
 ) -> None:
     page = browser_page
-    token = demo_token(tmp_path / "data")
+    link = demo_sign_in_link(tmp_path / "data", demo_server)
     answer = httpx.post(
         f"{demo_server}/simulator/api/buyers/9201/messages", json={"text": HOSTILE}, timeout=10
     )
     assert answer.json()["status"] == 200
 
-    page.goto(f"{demo_server}/dashboard/#token={token}")
+    page.goto(link)
     item = page.wait_for_selector(".conversation-item", timeout=10_000)
     assert "window closes in 23 h" in item.inner_text() or "window closes in 24 h" in item.inner_text()
-    assert token not in page.url  # the token left the address bar at once
-    item.click()
+    assert page.url == f"{demo_server}/dashboard/"  # the link's token is not in the address bar
+    # The session cookie is HttpOnly: the page's scripts cannot read it, only the CSRF cookie.
+    assert "accorria_session" not in page.evaluate("document.cookie")
+    assert "accorria_csrf=" in page.evaluate("document.cookie")
+    page.click(".conversation-item")  # by selector: the 2-second poll re-renders the list
     buyer = page.wait_for_selector(".message.from-buyer", timeout=10_000)
     # The buyer's markup is shown as text and never runs.
     assert "<img src=x" in buyer.inner_text()
@@ -79,10 +81,19 @@ def test_the_seller_sees_a_buyer_and_replies_from_the_dashboard(
     assert [(s["messaging_type"], s["tag"], s["status"]) for s in seller_send] == [("RESPONSE", None, 200)]
 
 
-def test_the_dashboard_without_a_token_asks_for_a_session_link(demo_server: str, browser_page: Any) -> None:
+def test_the_dashboard_without_a_session_asks_to_sign_in(
+    demo_server: str, browser_page: Any, tmp_path: Path
+) -> None:
     page = browser_page
     page.goto(f"{demo_server}/dashboard/")
     page.wait_for_selector("#auth-error", state="visible", timeout=10_000)
-    page.goto(f"{demo_server}/dashboard/#token=forged.token.value")
+    link = demo_sign_in_link(tmp_path / "data", demo_server)
+    page.goto(link)
+    page.wait_for_selector(".conversation-item, #conversation-empty", timeout=10_000)
+    # The link is single-use: a second visit (e.g. from another browser) is refused.
+    page.context.clear_cookies()
+    page.goto(link)
+    assert "/auth/" in page.url and "error=invalid_token" in page.url
+    page.goto(f"{demo_server}/dashboard/")
     page.wait_for_selector("#auth-error", state="visible", timeout=10_000)
     assert page.query_selector(".conversation-item") is None

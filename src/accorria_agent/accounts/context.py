@@ -1,25 +1,37 @@
 """Who is asking: the signed-in member of a seller account, as a FastAPI dependency.
 
 Every route that serves seller data depends on :func:`current_member` (or :func:`require_owner`) and
-scopes its queries by ``MemberContext.seller_id``. The session mechanism behind it lives in this package;
-routes only see the context.
+scopes its queries by ``MemberContext.seller_id``. Two credentials are accepted
+(docs/security-accounts.md argues why):
+
+- the ``accorria_session`` cookie (browsers): an opaque random id whose hash names a live session of a
+  member who still belongs to the account; unsafe methods must also pass the CSRF check;
+- ``Authorization: Bearer <JWT>`` (API clients and scripts; never sent by a browser on its own, so no
+  CSRF): the account's owner, refused when the seller is gone or the token predates "sign out
+  everywhere" or a password change.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
 from accorria_agent.errors import Forbidden, Unauthorized
 
 Role = Literal["owner", "staff"]
+SESSION_COOKIE = "accorria_session"
+_EXPIRED = "missing, invalid or expired session; sign in again"
 
 
 @dataclass(frozen=True)
 class MemberContext:
-    """The signed-in member: which account (``seller_id``), which member, with which role."""
+    """The signed-in member: which account (``seller_id``), which member, with which role.
+
+    ``member_id`` is 0 for a bearer token of an account that has no members yet (seeded sellers).
+    """
 
     seller_id: int
     member_id: int
@@ -30,22 +42,56 @@ class MemberContext:
         return self.role == "owner"
 
 
-async def current_member(request: Request) -> MemberContext:
-    """The signed-in member, or 401.
+def session_id_of(request: Request) -> int | None:
+    """The id of the cookie session that authenticated this request (None for a bearer token)."""
+    value = getattr(request.state, "accorria_session_id", None)
+    return value if isinstance(value, int) else None
 
-    Interim implementation over the dashboard's bearer JWT (``sub`` = seller id, the seller's owner):
-    the accounts domain replaces it with cookie sessions, keeping this signature.
-    """
-    from accorria_agent.dashboard.auth import TokenError, _bearer, decode_seller_token
+
+async def current_member(request: Request) -> MemberContext:
+    """The signed-in member, or 401 (403 when a cookie request fails the CSRF check)."""
+    from accorria_agent.accounts import service
+    from accorria_agent.accounts.csrf import check_csrf
+    from accorria_agent.db.engine import transaction
+
+    runtime: Any = request.app.state.runtime
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        async with transaction(runtime.session_factory) as session:
+            found = await service.resolve_session(session, runtime.settings, cookie, runtime.clock())
+        if found is None:
+            raise Unauthorized(_EXPIRED, code="session_expired")
+        await check_csrf(request, runtime.settings)
+        request.state.accorria_session_id = found[1]
+        return found[0]
+    return await _bearer_member(request, runtime)
+
+
+async def _bearer_member(request: Request, runtime: Any) -> MemberContext:
+    from accorria_agent.accounts import repository as repo
+    from accorria_agent.dashboard.auth import TokenError, _bearer, decode_seller_claims
+    from accorria_agent.db.engine import transaction
+    from accorria_agent.sellers.models import Seller
 
     token = _bearer(request)
     if token is None:
         raise Unauthorized("sign in first", headers={"WWW-Authenticate": "Bearer"})
     try:
-        seller_id = decode_seller_token(request.app.state.runtime.settings, token)
+        seller_id, issued_at = decode_seller_claims(runtime.settings, token)
     except TokenError:
-        raise Unauthorized("missing, invalid or expired session") from None
-    return MemberContext(seller_id=seller_id, member_id=seller_id, role="owner")
+        raise Unauthorized(_EXPIRED, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+    async with transaction(runtime.session_factory) as session:
+        if await session.get(Seller, seller_id) is None:
+            raise Unauthorized(_EXPIRED)
+        owner = await repo.first_owner(session, seller_id)
+    if owner is None:
+        return MemberContext(seller_id=seller_id, member_id=0, role="owner")
+    valid_after = owner.tokens_valid_after
+    if valid_after is not None and datetime.fromtimestamp(issued_at, UTC) <= valid_after.replace(
+        microsecond=0
+    ):
+        raise Unauthorized(_EXPIRED)
+    return MemberContext(seller_id=seller_id, member_id=owner.id, role="owner")
 
 
 async def require_owner(member: Annotated[MemberContext, Depends(current_member)]) -> MemberContext:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from sqlalchemy import update
 
+from accorria_agent.audit import service as audit
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput, TurnContext
 from accorria_agent.conversations.event_handlers import apply_event
@@ -174,6 +175,7 @@ async def _compose_and_record(
         await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
         outcome.graph_actions.append("pass_thread_control")
     await session.flush()
+    await audit.record_bot_replies(session, tenant.seller_id, conversation.id, [m.id for m in outbound])
     outcome.outbound = outbound
     outcome.outbound_ids = [m.id for m in outbound]
     if outcome.outbound_ids and runtime.settings.human_like_delays and settings.human_like_delays:

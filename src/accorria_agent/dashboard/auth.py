@@ -1,8 +1,9 @@
-"""Dashboard sessions: HS256 JWTs whose ``sub`` is the seller id, signed with ``JWT_SECRET``.
+"""API bearer tokens (HS256 JWTs whose ``sub`` is the seller id, signed with ``JWT_SECRET``) and the
+demo's one-time sign-in link.
 
-The token travels as ``Authorization: Bearer <JWT>``; the page gets it from the URL *fragment*, which
-browsers never send to the server, so it never lands in access logs. Every failure is a 401 with the
-same body (no hint whether the signature, the expiry or the claims were wrong) and never a 500.
+The dashboard page itself signs in with the session cookie (``accounts``); a JWT is for API clients
+(``Authorization: Bearer <JWT>``) and is checked by ``accounts.context.current_member``. Every failure is
+a 401 with the same body (no hint whether the signature, the expiry or the claims were wrong), never a 500.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import time
 from datetime import timedelta
 
 import jwt
-from fastapi import HTTPException, Request, status
+from fastapi import Request
 
+from accorria_agent.accounts.context import Member
 from accorria_agent.settings import Settings
 
 ALGORITHM = "HS256"
 # Below this length an HMAC key is guessable offline from any token; production refuses to start with
 # one (settings.problems_for_production), and here we refuse to issue or accept tokens with one.
 MIN_SECRET_LENGTH = 32
-_UNAUTHORIZED = "missing, invalid or expired session token"
 
 
 class TokenError(Exception):
@@ -46,13 +47,18 @@ def issue_seller_token(settings: Settings, seller_id: int, ttl: timedelta | floa
 
 def decode_seller_token(settings: Settings, token: str) -> int:
     """The seller id of a valid token; raises :class:`TokenError` for anything else."""
+    return decode_seller_claims(settings, token)[0]
+
+
+def decode_seller_claims(settings: Settings, token: str) -> tuple[int, int]:
+    """``(seller id, issued-at epoch seconds)`` of a valid token; :class:`TokenError` otherwise."""
     try:
         claims = jwt.decode(
             token,
             _secret(settings),
             # Pinning the algorithm rules out "alg: none" and algorithm-confusion tokens.
             algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub"]},
+            options={"require": ["exp", "sub", "iat"]},
         )
     except jwt.PyJWTError as error:
         raise TokenError(type(error).__name__) from None
@@ -62,7 +68,10 @@ def decode_seller_token(settings: Settings, token: str) -> int:
     seller_id = int(subject)
     if seller_id <= 0:
         raise TokenError("sub is not a seller id")
-    return seller_id
+    issued_at = claims.get("iat")
+    if not isinstance(issued_at, int):
+        raise TokenError("iat is not a timestamp")
+    return seller_id, issued_at
 
 
 def _bearer(request: Request) -> str | None:
@@ -73,49 +82,36 @@ def _bearer(request: Request) -> str | None:
     return credentials.strip()
 
 
-async def current_seller(request: Request) -> int:
-    """FastAPI dependency: the authenticated seller's id, or a 401."""
-    token = _bearer(request)
-    if token is None:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, _UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"}
-        )
-    settings: Settings = request.app.state.runtime.settings
-    try:
-        return decode_seller_token(settings, token)
-    except TokenError:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            _UNAUTHORIZED,
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        ) from None
+async def current_seller(member: Member) -> int:
+    """FastAPI dependency: the signed-in member's account (seller) id, or a 401."""
+    return member.seller_id
 
 
 async def dashboard_link(settings: Settings, base_url: str, page_id: str, ttl: timedelta) -> str | None:
-    """``{base_url}/dashboard/#token=…`` for the seller who owns ``page_id`` (the demo prints it).
+    """``{base_url}/auth/link?token=…``: signs the owner of ``page_id``'s seller in once (the demo prints it).
 
-    The token is in the fragment so that it never reaches a server log. ``None`` when there is no such
-    Page or no usable ``JWT_SECRET``.
+    The token is random, single-use and expires after ``ttl``; following it sets the session cookie and
+    redirects to ``/dashboard/``. ``None`` when there is no such Page.
     """
     from sqlalchemy import select
 
-    from accorria_agent.db.engine import create_engine, create_session_factory
-    from accorria_agent.sellers.models import MessengerTenant
+    from accorria_agent.accounts.service import sign_in_link_token
+    from accorria_agent.db.base import utcnow
+    from accorria_agent.db.engine import create_engine, create_session_factory, transaction
+    from accorria_agent.sellers.models import MessengerTenant, Seller
 
     engine = create_engine(settings.effective_database_url)
     try:
-        async with create_session_factory(engine)() as session:
-            seller_id = (
+        async with transaction(create_session_factory(engine)) as session:
+            seller = (
                 await session.execute(
-                    select(MessengerTenant.seller_id).where(MessengerTenant.page_id == page_id)
+                    select(Seller).join(MessengerTenant, MessengerTenant.seller_id == Seller.id)
+                    .where(MessengerTenant.page_id == page_id)
                 )
             ).scalar_one_or_none()
+            if seller is None:
+                return None
+            token = await sign_in_link_token(session, seller, ttl, utcnow())
     finally:
         await engine.dispose()
-    if seller_id is None:
-        return None
-    try:
-        token = issue_seller_token(settings, seller_id, ttl)
-    except TokenError:
-        return None
-    return f"{base_url.rstrip('/')}/dashboard/#token={token}"
+    return f"{base_url.rstrip('/')}/auth/link?token={token}"

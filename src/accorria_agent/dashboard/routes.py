@@ -1,6 +1,6 @@
-"""The dashboard's HTTP surface: ``/api/...`` (JSON, bearer JWT) and ``/dashboard/`` (the static page).
+"""The dashboard's HTTP surface: ``/api/...`` (JSON, session cookie or bearer JWT) and ``/dashboard/``.
 
-Handlers are thin: authentication is the ``current_seller`` dependency, every query is scoped by the
+Handlers are thin: authentication is ``Member``/``Owner`` (``accounts.context``), every query is scoped by the
 service, and a :class:`~accorria_agent.dashboard.service.NotFound` (someone else's id included) is 404.
 """
 
@@ -12,6 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from accorria_agent.accounts.context import Member, Owner
+from accorria_agent.audit import service as audit
 from accorria_agent.dashboard import service
 from accorria_agent.dashboard.auth import current_seller
 from accorria_agent.dashboard.schemas import (
@@ -87,19 +89,23 @@ async def get_conversation(
 
 
 @api.post("/conversations/{conversation_id}/pause", response_model=ConversationSummary)
-async def pause(conversation_id: ConversationId, seller: Seller, runtime: RuntimeDep) -> ConversationSummary:
+async def pause(conversation_id: ConversationId, member: Member, runtime: RuntimeDep) -> ConversationSummary:
     """The seller takes over this buyer; the thread is passed to the Page Inbox."""
     try:
-        return await service.pause_conversation(runtime, seller, conversation_id)
+        return await service.pause_conversation(
+            runtime, member.seller_id, conversation_id, actor_id=member.member_id
+        )
     except service.NotFound:
         raise _not_found("conversation") from None
 
 
 @api.post("/conversations/{conversation_id}/resume", response_model=ConversationSummary)
-async def resume(conversation_id: ConversationId, seller: Seller, runtime: RuntimeDep) -> ConversationSummary:
+async def resume(conversation_id: ConversationId, member: Member, runtime: RuntimeDep) -> ConversationSummary:
     """The bot takes this buyer back (and repeats the automation disclosure)."""
     try:
-        return await service.resume_conversation(runtime, seller, conversation_id)
+        return await service.resume_conversation(
+            runtime, member.seller_id, conversation_id, actor_id=member.member_id
+        )
     except service.NotFound:
         raise _not_found("conversation") from None
 
@@ -110,11 +116,13 @@ async def resume(conversation_id: ConversationId, seller: Seller, runtime: Runti
     status_code=status.HTTP_201_CREATED,
 )
 async def send_message(
-    conversation_id: ConversationId, body: ReplyIn, seller: Seller, runtime: RuntimeDep
+    conversation_id: ConversationId, body: ReplyIn, member: Member, runtime: RuntimeDep
 ) -> MessageOut:
     """The seller writes to the buyer. 201 with the stored message: ``sent``, or ``refused`` + reason."""
     try:
-        return await service.send_seller_message(runtime, seller, conversation_id, body.text)
+        return await service.send_seller_message(
+            runtime, member.seller_id, conversation_id, body.text, actor_id=member.member_id
+        )
     except service.NotFound:
         raise _not_found("conversation") from None
 
@@ -151,11 +159,16 @@ async def get_settings(seller: Seller, runtime: RuntimeDep) -> list[SettingsOut]
 
 @api.patch("/settings/{tenant_id}", response_model=SettingsOut)
 async def patch_settings(
-    tenant_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: SettingsPatch, seller: Seller, runtime: RuntimeDep
+    tenant_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: SettingsPatch, owner: Owner, runtime: RuntimeDep
 ) -> SettingsOut:
+    """Change a Page's bot settings (owners only)."""
     async with transaction(runtime.session_factory) as session:
         try:
-            return await service.update_settings(session, seller, tenant_id, body)
+            out = await service.update_settings(session, owner.seller_id, tenant_id, body)
+            await audit.by_member(
+                session, owner.seller_id, owner.member_id, "settings.update", ("page", tenant_id)
+            )
+            return out
         except service.NotFound:
             raise _not_found("page") from None
 

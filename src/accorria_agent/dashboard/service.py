@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accorria_agent.audit import service as audit
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.dashboard.schemas import (
@@ -324,21 +325,31 @@ async def _summary(runtime: Runtime, seller_id: int, conversation_id: int) -> Co
         return summary
 
 
-async def pause_conversation(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
+async def pause_conversation(
+    runtime: Runtime, seller_id: int, conversation_id: int, *, actor_id: int | None = None
+) -> ConversationSummary:
     """The seller takes over: the bot goes silent for this buyer and the thread goes to the Page Inbox."""
     async with transaction(runtime.session_factory) as session:
         tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
         _pause(conversation, PAUSED_BY_DASHBOARD, runtime.clock())
+        await audit.by_member(
+            session, seller_id, actor_id, "conversation.pause", ("conversation", conversation_id)
+        )
         target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
     log.info("dashboard_pause", seller_id=seller_id, conversation_id=conversation_id)
     await _thread_control(runtime, target, "pass_thread_control")
     return await _summary(runtime, seller_id, conversation_id)
 
 
-async def resume_conversation(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
+async def resume_conversation(
+    runtime: Runtime, seller_id: int, conversation_id: int, *, actor_id: int | None = None
+) -> ConversationSummary:
     """The bot takes over again and, as Meta requires after a human, says again that it is automated."""
     async with transaction(runtime.session_factory) as session:
         tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+        await audit.by_member(
+            session, seller_id, actor_id, "conversation.resume", ("conversation", conversation_id)
+        )
         conversation.mode = "bot"
         conversation.paused_reason = None
         conversation.paused_at = None
@@ -355,7 +366,7 @@ async def resume_conversation(runtime: Runtime, seller_id: int, conversation_id:
 
 
 async def send_seller_message(
-    runtime: Runtime, seller_id: int, conversation_id: int, text: str
+    runtime: Runtime, seller_id: int, conversation_id: int, text: str, *, actor_id: int | None = None
 ) -> MessageOut:
     """Record the seller's message, pause the bot for this buyer, deliver it, return the stored result.
 
@@ -376,6 +387,9 @@ async def send_seller_message(
         _pause(conversation, PAUSED_BY_REPLY, now)
         await session.flush()
         tenant_id, message_id = tenant.id, message.id
+        await audit.by_member(
+            session, seller_id, actor_id, "message.outbound", ("conversation", conversation_id)
+        )
     log.info("dashboard_reply", seller_id=seller_id, conversation_id=conversation_id, chars=len(text))
     await runtime.delivery.deliver(tenant_id, [message_id])
     async with transaction(runtime.session_factory) as session:

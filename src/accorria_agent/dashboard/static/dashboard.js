@@ -1,29 +1,21 @@
 /* Seller dashboard. Every piece of data is written with textContent (never parsed as HTML).
- * The session token comes from the URL fragment (#token=...), which browsers never send to the
- * server; it is kept in sessionStorage and removed from the address bar at once. */
+ * The session is the HttpOnly accorria_session cookie (the page never sees it); every state-changing
+ * call repeats the accorria_csrf cookie's value in the X-CSRF-Token header (double-submit CSRF). */
 "use strict";
 
 (() => {
   const POLL_MS = 2000;
-  const TOKEN_KEY = "accorria.dashboard.token";
 
   const $ = (id) => document.getElementById(id);
-  let token = null;
   let selectedId = null;
   let lastDetailJson = "";
   let polling = false;
   let again = false;
   let stopped = false;
 
-  function readToken() {
-    const hash = window.location.hash.replace(/^#/, "");
-    const fromHash = new URLSearchParams(hash).get("token");
-    if (fromHash) {
-      sessionStorage.setItem(TOKEN_KEY, fromHash);
-      // Keep the token out of the address bar, bookmarks and screenshots.
-      history.replaceState(null, "", window.location.pathname + window.location.search);
-    }
-    return sessionStorage.getItem(TOKEN_KEY);
+  function csrfToken() {
+    const match = document.cookie.split("; ").find((c) => c.startsWith("accorria_csrf="));
+    return match ? decodeURIComponent(match.slice("accorria_csrf=".length)) : "";
   }
 
   function el(tag, className, text) {
@@ -40,14 +32,15 @@
 
   function unauthorized() {
     stopped = true;
-    sessionStorage.removeItem(TOKEN_KEY);
     $("auth-error").hidden = false;
     $("layout").hidden = true;
   }
 
   async function api(path, options) {
     const init = Object.assign({}, options || {});
-    init.headers = Object.assign({ Authorization: "Bearer " + token }, init.headers || {});
+    init.headers = Object.assign({}, init.headers || {});
+    init.credentials = "same-origin";
+    if (init.method && init.method !== "GET") init.headers["X-CSRF-Token"] = csrfToken();
     if (init.body !== undefined) init.headers["Content-Type"] = "application/json";
     const response = await fetch("../api/" + path, init);
     if (response.status === 401) {
@@ -285,8 +278,6 @@
   }
 
   function start() {
-    token = readToken();
-    if (!token) { unauthorized(); return; }
     $("pause-button").addEventListener("click", () => act("pause"));
     $("resume-button").addEventListener("click", () => act("resume"));
     $("reply-form").addEventListener("submit", sendReply);
