@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from accorria_agent.accounts.context import MemberContext, current_member
 from accorria_agent.app import create_app
+from accorria_agent.audit.models import AuditEvent
 from accorria_agent.dashboard.auth import issue_seller_token
 from accorria_agent.db.engine import transaction
 from accorria_agent.runtime import Runtime, build_runtime
@@ -135,6 +136,15 @@ async def test_owner_creates_lists_and_edits_a_listing(database_url: str, make_s
         assert bad.status_code == 400 and "price_floor" in bad.json()["detail"]
         again = (await a.client.get(f"/api/listings/{body['id']}", headers=a.owner)).json()
         assert again["price_floor"] == "13000.00"
+        async with a.runtime.session_factory() as session:
+            trail = (
+                await session.execute(
+                    select(AuditEvent.action, AuditEvent.details).where(AuditEvent.seller_id == a.seller_id)
+                )
+            ).all()
+        assert ("listing.create", {}) in [(action, details) for action, details in trail]
+        updates = [details for action, details in trail if action == "listing.update"]
+        assert updates == [{"fields": ["mileage", "price_floor"]}]  # which fields, never the floor's value
 
 
 async def test_staff_never_see_or_change_the_floor(database_url: str, make_settings: Make) -> None:

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.accounts.context import MemberContext
+from accorria_agent.audit import service as audit
 from accorria_agent.errors import BadRequest, Conflict, Forbidden, NotFound
 from accorria_agent.listings import repository as repo
 from accorria_agent.listings.models import ListingPhoto
@@ -142,6 +143,9 @@ async def create_listing(session: AsyncSession, member: MemberContext, body: Lis
     )
     session.add(listing)
     await session.flush()
+    await audit.by_member(
+        session, member.seller_id, member.member_id, "listing.create", ("listing", listing.id)
+    )
     return await _present(session, member, listing)
 
 
@@ -167,6 +171,15 @@ async def update_listing(
     for name, value in changes.items():
         setattr(listing, name, value)
     await session.flush()
+    # Field names only: a floor's value is never copied into the trail.
+    await audit.by_member(
+        session,
+        member.seller_id,
+        member.member_id,
+        "listing.update",
+        ("listing", listing.id),
+        fields=sorted(patch.model_dump(exclude_unset=True)),
+    )
     return await _present(session, member, listing)
 
 
@@ -179,6 +192,13 @@ async def set_archived(
         raise Conflict("the listing is sold")
     listing.status = "archived" if archived else "active"
     await session.flush()
+    await audit.by_member(
+        session,
+        member.seller_id,
+        member.member_id,
+        f"listing.{'archive' if archived else 'unarchive'}",
+        ("listing", listing.id),
+    )
     return await _present(session, member, listing)
 
 
@@ -211,6 +231,14 @@ async def add_photo(
     )
     session.add(photo)
     await session.flush()
+    await audit.by_member(
+        session,
+        member.seller_id,
+        member.member_id,
+        "listing.photo_add",
+        ("listing", listing.id),
+        photo=photo.id,
+    )
     return _photo_out(photo)
 
 
@@ -221,6 +249,14 @@ async def remove_photo(session: AsyncSession, member: MemberContext, listing_id:
         raise NotFound("photo not found")
     await repo.delete_photo(session, photo.id)
     await session.flush()
+    await audit.by_member(
+        session,
+        member.seller_id,
+        member.member_id,
+        "listing.photo_delete",
+        ("listing", listing_id),
+        photo=photo_id,
+    )
     return photo.key
 
 
