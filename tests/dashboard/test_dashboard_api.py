@@ -493,15 +493,22 @@ async def test_the_page_and_its_assets_are_served_with_a_strict_policy(
     async with sim_harness(make_settings, database_url) as h:
         page = await h.client.get("/dashboard/")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        assert 'id="reply-input"' in page.text and 'id="reply-send"' in page.text
+        assert 'type="module" src="static/app.js"' in page.text and 'id="view"' in page.text
         csp = page.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
-        script = await h.client.get("/dashboard/static/dashboard.js")
-        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
-        # Buyer text is data, never markup.
-        assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text
+        modules = ["app", "api", "dom", "live", "inbox", "listings", "settings", "analytics", "start"]
+        for name in modules:
+            script = await h.client.get(f"/dashboard/static/{name}.js")
+            assert script.status_code == 200, name
+            assert script.headers["content-type"].startswith("text/javascript")
+            # Buyer text is data, never markup.
+            assert "innerHTML" not in script.text and "insertAdjacentHTML" not in script.text, name
+            assert "eval(" not in script.text and "document.write" not in script.text, name
+        chart = await h.client.get("/dashboard/static/vendor/chart.umd.min.js")
+        assert chart.status_code == 200 and "Chart.js v4" in chart.text[:200]
         assert (await h.client.get("/dashboard/static/dashboard.css")).status_code == 200
-        assert (await h.client.get("/dashboard/static/..%2Fservice.py")).status_code == 404
+        for sneaky in ["..%2Fservice.py", "../routes.py", "vendor/../../service.py", "%2e%2e/auth.py"]:
+            assert (await h.client.get(f"/dashboard/static/{sneaky}")).status_code == 404, sneaky
         assert (await h.client.get("/dashboard/static/index.html")).status_code == 404
         redirect = await h.client.get("/dashboard")
         assert redirect.status_code == 308 and redirect.headers["location"] == "/dashboard/"

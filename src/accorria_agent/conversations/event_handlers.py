@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput
 from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.live.bus import announce
 from accorria_agent.messenger.models import EventLog
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
@@ -69,7 +70,9 @@ async def apply_event(
     handler = _HANDLERS.get(event.kind)
     if handler is None:
         return ApplyResult(outcome=f"recorded: {event.kind}")
-    return await handler(session, runtime, tenant, conversation, event)
+    result = await handler(session, runtime, tenant, conversation, event)
+    await announce(session, tenant.seller_id, "message", conversation.id)  # dashboards refetch the thread
+    return result
 
 
 def attachment_kinds(attachments: Any) -> list[str]:

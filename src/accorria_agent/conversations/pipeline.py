@@ -25,6 +25,7 @@ from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
+from accorria_agent.live.bus import announce
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, PreparedSend, outbound_lock
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
@@ -176,6 +177,7 @@ async def _compose_and_record(
         outcome.graph_actions.append("pass_thread_control")
     await session.flush()
     await audit.record_bot_replies(session, tenant.seller_id, conversation.id, [m.id for m in outbound])
+    await announce(session, tenant.seller_id, "message", conversation.id)
     outcome.outbound = outbound
     outcome.outbound_ids = [m.id for m in outbound]
     if outcome.outbound_ids and runtime.settings.human_like_delays and settings.human_like_delays:

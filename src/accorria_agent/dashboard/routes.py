@@ -7,12 +7,12 @@ service, and a :class:`~accorria_agent.dashboard.service.NotFound` (someone else
 from __future__ import annotations
 
 from pathlib import Path as FsPath
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from accorria_agent.accounts.context import Member, Owner
+from accorria_agent.accounts.context import Member, MemberContext, Owner
 from accorria_agent.audit import service as audit
 from accorria_agent.dashboard import service
 from accorria_agent.dashboard.auth import current_seller
@@ -29,7 +29,18 @@ from accorria_agent.db.engine import transaction
 from accorria_agent.runtime import Runtime
 
 STATIC_DIR = FsPath(__file__).parent / "static"
-STATIC_FILES = {"dashboard.js": "text/javascript", "dashboard.css": "text/css"}
+# Served by suffix from this directory only (an allow-list of names, computed once: no traversal).
+STATIC_TYPES = {
+    ".js": "text/javascript",
+    ".css": "text/css",
+    ".md": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+STATIC_FILES = {
+    path.relative_to(STATIC_DIR).as_posix(): STATIC_TYPES[path.suffix]
+    for path in STATIC_DIR.rglob("*")
+    if path.is_file() and path.suffix in STATIC_TYPES
+}
 # The page shows buyer-written text: even if an escaping bug slipped in, no inline or foreign script
 # could run, and the page cannot be framed (clickjacking the Pause/Send buttons).
 PAGE_HEADERS = {
@@ -46,6 +57,7 @@ PAGE_HEADERS = {
 MAX_ID = 2**31 - 1
 
 Seller = Annotated[int, Depends(current_seller)]
+SummaryT = TypeVar("SummaryT", bound=ConversationSummary)
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -64,28 +76,39 @@ def _not_found(what: str) -> HTTPException:
 api = APIRouter(prefix="/api", tags=["dashboard"])
 
 
+def _for_role(summary: SummaryT, member: MemberContext) -> SummaryT:
+    """Staff never see the floor (only owners do), in the list and in a thread."""
+    if member.role != "owner" and summary.listing is not None:
+        summary.listing.price_floor = None
+    return summary
+
+
 @api.get("/conversations", response_model=list[ConversationSummary])
 async def list_conversations(
-    seller: Seller, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+    member: Member, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
 ) -> list[ConversationSummary]:
     """The seller's conversations, most recently active first."""
     async with transaction(runtime.session_factory) as session:
-        return await service.list_conversations(session, seller, runtime.clock(), limit)
+        found = await service.list_conversations(session, member.seller_id, runtime.clock(), limit)
+    return [_for_role(summary, member) for summary in found]
 
 
 @api.get("/conversations/{conversation_id}", response_model=ConversationDetail)
 async def get_conversation(
     conversation_id: ConversationId,
-    seller: Seller,
+    member: Member,
     runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> ConversationDetail:
     """One conversation with its messages (statuses and reasons) and notifications."""
     async with transaction(runtime.session_factory) as session:
         try:
-            return await service.conversation_detail(session, seller, conversation_id, runtime.clock(), limit)
+            detail = await service.conversation_detail(
+                session, member.seller_id, conversation_id, runtime.clock(), limit
+            )
         except service.NotFound:
             raise _not_found("conversation") from None
+    return _for_role(detail, member)
 
 
 @api.post("/conversations/{conversation_id}/pause", response_model=ConversationSummary)
@@ -173,6 +196,26 @@ async def patch_settings(
             raise _not_found("page") from None
 
 
+# The optional APIs other domains add; the page asks which exist so a missing one is an empty state,
+# never a failed request (a 404 would be a console error in the seller's browser).
+OPTIONAL_APIS = {
+    "deals": "/api/deals",
+    "bookings": "/api/bookings",
+    "analytics": "/api/analytics",
+    "pages": "/api/pages",
+    "questions": "/api/questions",
+    "connect": "/connect/facebook",
+    "preview": "/api/listings/{listing_id}/preview",
+}
+
+
+@api.get("/dashboard/features")
+async def dashboard_features(request: Request, member: Member) -> dict[str, bool]:
+    """Which optional APIs this server has (by route path), for the dashboard's empty states."""
+    paths = {getattr(route, "path", None) for route in request.app.routes}
+    return {name: path in paths for name, path in OPTIONAL_APIS.items()}
+
+
 pages = APIRouter(include_in_schema=False)
 
 
@@ -188,7 +231,7 @@ async def dashboard_page() -> Response:
     return FileResponse(STATIC_DIR / "index.html", media_type="text/html", headers=PAGE_HEADERS)
 
 
-@pages.get("/dashboard/static/{name}")
+@pages.get("/dashboard/static/{name:path}")
 async def dashboard_static(name: str) -> Response:
     if name not in STATIC_FILES:  # allow-list: no path traversal possible
         raise _not_found("file")

@@ -27,7 +27,9 @@ class ListingSummary(_Out):
     id: int
     title: str
     asking_price: Decimal
-    price_floor: Decimal
+    # None in a staff member's view: the floor is the owners' (routes.py strips it by role).
+    price_floor: Decimal | None
+    max_concessions: int = 0
     status: str
 
 

@@ -37,6 +37,7 @@ from accorria_agent.dashboard.schemas import (
 )
 from accorria_agent.db.engine import transaction
 from accorria_agent.db.tenancy import tenant_select
+from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -200,6 +201,7 @@ async def _summaries(
                         title=_listing_title(listing),
                         asking_price=listing.asking_price,
                         price_floor=listing.price_floor,
+                        max_concessions=listing.max_concessions,
                         status=listing.status,
                     )
                     if listing is not None
@@ -332,6 +334,7 @@ async def pause_conversation(
     async with transaction(runtime.session_factory) as session:
         tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
         _pause(conversation, PAUSED_BY_DASHBOARD, runtime.clock())
+        await announce(session, seller_id, "conversation", conversation_id)
         await audit.by_member(
             session, seller_id, actor_id, "conversation.pause", ("conversation", conversation_id)
         )
@@ -350,6 +353,7 @@ async def resume_conversation(
         await audit.by_member(
             session, seller_id, actor_id, "conversation.resume", ("conversation", conversation_id)
         )
+        await announce(session, seller_id, "conversation", conversation_id)
         conversation.mode = "bot"
         conversation.paused_reason = None
         conversation.paused_at = None
@@ -387,6 +391,7 @@ async def send_seller_message(
         _pause(conversation, PAUSED_BY_REPLY, now)
         await session.flush()
         tenant_id, message_id = tenant.id, message.id
+        await announce(session, seller_id, "message", conversation_id, message_id)
         await audit.by_member(
             session, seller_id, actor_id, "message.outbound", ("conversation", conversation_id)
         )

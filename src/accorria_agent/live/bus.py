@@ -164,6 +164,31 @@ async def publish_in_transaction(session: AsyncSession, live_event: LiveEvent) -
     pending.append(live_event)
 
 
+async def announce(
+    session: AsyncSession,
+    seller_id: int | None,
+    kind: str,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+) -> None:
+    """One-line hook for writers: publish ``kind`` for the account, if the Page has one."""
+    if seller_id is not None:
+        await publish_in_transaction(session, LiveEvent(seller_id, kind, conversation_id, message_id))
+
+
+async def announce_for_tenant(
+    session: AsyncSession,
+    tenant_id: int,
+    kind: str,
+    conversation_id: int | None = None,
+    message_id: int | None = None,
+) -> None:
+    """Like :func:`announce` for writers that know only the Page (tenant): one primary-key lookup."""
+    query = text("SELECT seller_id FROM messenger_tenants WHERE id = :id")
+    seller_id = (await session.execute(query, {"id": tenant_id})).scalar_one_or_none()
+    await announce(session, seller_id, kind, conversation_id, message_id)
+
+
 def _after_commit(key: str) -> Callable[[Session], None]:
     def deliver(sync_session: Session) -> None:
         events: list[LiveEvent] = sync_session.info.pop(_PENDING, [])

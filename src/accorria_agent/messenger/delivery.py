@@ -22,6 +22,7 @@ from accorria_agent.conversations.repository import SENDABLE
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
+from accorria_agent.live.bus import announce, announce_for_tenant
 from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
@@ -199,6 +200,7 @@ class OutboundDelivery:
             now = self._clock()
             async with transaction(self._factory) as session:
                 last_buyer = await repo.record_sent(session, tenant_id, message_id, mid, now)
+                await announce_for_tenant(session, tenant_id, "message", message_id=message_id)
             if last_buyer is not None:
                 self._metrics.reply_latency.observe(max(0.0, (now - last_buyer).total_seconds()))
             self._metrics.replies_sent.labels(status=status).inc()
@@ -213,6 +215,7 @@ class OutboundDelivery:
             if status == "failed" and (reason or "").startswith(ErrorClass.TOKEN_INVALID.value):
                 # The Page must be reconnected; the reply waits for it instead of being lost.
                 status, reason = HELD, f"held: {reason}"
+            await announce_for_tenant(session, tenant_id, "message", stored.conversation_id, message_id)
             if stored.status in SENDABLE or (stored.status == "sent" and mid and not stored.mid):
                 stored.status = status if stored.status in SENDABLE else stored.status
                 stored.status_reason = reason
@@ -276,6 +279,7 @@ class OutboundDelivery:
             message.status_reason = hold[:500]
             self._metrics.replies_sent.labels(status=HELD).inc()
             log.info("outbound_held", message_id=message.id, reason=hold)
+            await announce(session, tenant.seller_id, "message", conversation.id, message.id)
             return None
         refusal = None
         if message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
@@ -294,6 +298,7 @@ class OutboundDelivery:
             message.status_reason = refusal[:500]
             self._metrics.replies_sent.labels(status=message.status).inc()
             log.info("outbound_not_sent", message_id=message.id, reason=refusal)
+            await announce(session, tenant.seller_id, "message", conversation.id, message.id)
             if message.status == "refused":
                 await notify_seller(
                     session,

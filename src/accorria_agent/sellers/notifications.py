@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accorria_agent.db.base import Base, UTCDateTime, utcnow
+from accorria_agent.live.bus import announce_for_tenant
 
 
 class SellerNotification(Base):
@@ -40,4 +41,5 @@ async def notify_seller(
         tenant_id=tenant_id, conversation_id=conversation_id, kind=kind, text=text[:1000]
     )
     session.add(notification)
+    await announce_for_tenant(session, tenant_id, "notification", conversation_id)
     return notification

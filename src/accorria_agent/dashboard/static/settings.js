@@ -1,0 +1,57 @@
+/* Settings per Page: bot on/off, tone note, disclosure text, auto-resume, HUMAN_AGENT opt-in (owners
+ * change them; staff see them). */
+
+import { api, errorText } from "./api.js";
+import { el, emptyState, status } from "./dom.js";
+
+function pageForm(p, isOwner) {
+  const prefix = "page-" + p.tenant_id + "-";
+  const out = el("p", { class: "status", role: "status", id: prefix + "status" });
+  const check = (name, label) => el("div", { class: "field checkbox" },
+    el("input", { id: prefix + name, name, type: "checkbox", checked: Boolean(p[name]), disabled: !isOwner }),
+    el("label", { for: prefix + name, text: label }));
+  const disclosure = el("textarea", { id: prefix + "disclosure", name: "disclosure_text", rows: "2", maxlength: "500", disabled: !isOwner });
+  disclosure.value = p.disclosure_text;
+  const form = el("form", { class: "form card", "aria-label": "Settings of " + p.page_name },
+    el("h2", { text: p.page_name }),
+    el("p", { class: "hint", text: "Page " + p.page_id + " · " + p.page_status }),
+    check("bot_enabled", "The assistant answers buyers on this Page"),
+    check("human_agent_tag_enabled", "Allow my own replies up to 7 days after the buyer's last message (HUMAN_AGENT tag)"),
+    el("div", { class: "field" }, el("label", { for: prefix + "auto-resume", text: "Resume the bot after I stop answering (minutes; empty = never)" }),
+      el("input", { id: prefix + "auto-resume", name: "auto_resume_minutes", type: "number", min: "1", max: "10080",
+        value: p.auto_resume_minutes === null ? "" : String(p.auto_resume_minutes), disabled: !isOwner })),
+    el("div", { class: "field" }, el("label", { for: prefix + "disclosure", text: "Automation disclosure (opens the assistant's first message)" }), disclosure),
+    el("p", { class: "hint", text: "The tone is set per listing (Listings → edit)." }),
+    isOwner ? el("button", { type: "submit", text: "Save" }) : el("p", { class: "hint", text: "Only owners change settings." }),
+    out);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const minutes = String(data.get("auto_resume_minutes") || "").trim();
+    const body = {
+      bot_enabled: data.get("bot_enabled") === "on",
+      human_agent_tag_enabled: data.get("human_agent_tag_enabled") === "on",
+      auto_resume_minutes: minutes === "" ? null : Number(minutes),
+      disclosure_text: String(data.get("disclosure_text") || ""),
+    };
+    const r = await api("settings/" + encodeURIComponent(p.tenant_id), { method: "PATCH", body });
+    status(out, r.ok ? "Settings saved." : "Not saved: " + errorText(r), !r.ok);
+  });
+  return form;
+}
+
+export async function renderSettings(view, _params, session) {
+  view.append(el("div", { class: "page-header" }, el("h1", { text: "Settings" })));
+  const r = await api("settings");
+  if (!r.ok || !Array.isArray(r.body)) {
+    view.append(emptyState("Settings are not available", errorText(r), null));
+    return null;
+  }
+  if (r.body.length === 0) {
+    view.append(emptyState("No Page connected", "Connect your Facebook Page first; its assistant settings appear here.",
+      { href: "/connect/facebook", label: "Connect a Facebook Page" }));
+    return null;
+  }
+  view.append(...r.body.map((p) => pageForm(p, session.isOwner)));
+  return null;
+}
