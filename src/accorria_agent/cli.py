@@ -72,10 +72,10 @@ def serve(
     import uvicorn
 
     from accorria_agent.app import create_app
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.runtime import build_runtime
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings_secrets(settings))
     runtime = build_runtime(settings, run_jobs=with_jobs)
     uvicorn.run(create_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
 
@@ -89,7 +89,7 @@ def worker(
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
     import asyncio
 
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.settings import Settings
     from accorria_agent.worker import run_worker
 
@@ -98,7 +98,7 @@ def worker(
         problems = settings.problems_for_production()
         if problems:
             _fail(problems[0])
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings_secrets(settings))
     asyncio.run(run_worker(settings, stop_after_idle=until_idle))
 
 

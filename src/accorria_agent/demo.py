@@ -159,7 +159,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     """Prepare the database, print the URLs, and serve agent + simulator until interrupted."""
     import uvicorn
 
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.messenger.page_setup import m_me_link
     from accorria_agent.runtime import Runtime, build_runtime
     from accorria_agent.sellers.service import configure_active_pages
@@ -191,7 +191,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         REPLY_QUIET_PERIOD_SECONDS=0.0 if fast else 2.0,
         LOG_LEVEL=os.environ.get("LOG_LEVEL", "WARNING"),
     )
-    configure_logging(settings.log_level, json_output=False)
+    configure_logging(settings.log_level, json_output=False, secrets=settings_secrets(settings))
     upgrade(settings.effective_database_url)
     listing_id = asyncio.run(
         seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None)
