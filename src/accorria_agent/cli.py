@@ -1,4 +1,4 @@
-"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, bench, version."""
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, rotate-keys, bench …"""
 
 from __future__ import annotations
 
@@ -143,6 +143,24 @@ PageOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--page", help="One Page's id; without it, the global kill switch."),
 ]
+
+
+@app.command("rotate-keys")
+def rotate_keys_command(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
+    database_url: Annotated[Optional[str], typer.Option(help="Overrides DATABASE_URL.")] = None,  # noqa: UP045
+) -> None:
+    """Re-encrypt every stored secret with the newest ENCRYPTION_KEY (first of the list). Resumable."""
+    import asyncio
+
+    from accorria_agent.pages.rotate_cli import run_rotation
+    from accorria_agent.settings import Settings, normalise_database_url
+
+    settings = Settings()
+    url = normalise_database_url(database_url) if database_url else settings.effective_database_url
+    code = asyncio.run(run_rotation(settings, url, batch_size))
+    if code:
+        raise typer.Exit(code)
 
 
 @sending_app.command("status")

@@ -54,7 +54,7 @@ async def seller_pages(
         .where(MessengerTenant.seller_id == seller_id)
         .order_by(MessengerTenant.page_name, MessengerTenant.page_id)
     )
-    return [(tenant, connection) for tenant, connection in rows.tuples().all()]
+    return [(tenant, connection) for tenant, connection in rows.all()]
 
 
 async def connection(session: AsyncSession, tenant_id: int) -> PageConnection:
