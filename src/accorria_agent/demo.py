@@ -34,6 +34,7 @@ from accorria_agent.settings import Settings
 
 DEMO_PAGE_ID = "104560000000001"
 DEMO_PAGE_NAME = "Accorria Demo Motors"
+DEMO_EXTRA_PAGES = (("Demo Lot North", "104560000000002"), ("Demo Lot South", "104560000000003"))
 
 
 class DemoError(Exception):
@@ -182,6 +183,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         FACEBOOK_APP_SECRET=demo.app_secret,
         FACEBOOK_VERIFY_TOKEN=demo.verify_token,
         FACEBOOK_GRAPH_URL=f"{base}/graph",
+        FACEBOOK_LOGIN_URL=f"{base}/simulator/oauth/dialog",
         ENCRYPTION_KEY=demo.encryption_key,
         JWT_SECRET=demo.jwt_secret,
         OPENAI_API_KEY=os.environ.get("OPENAI_API_KEY", ""),
@@ -211,6 +213,10 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         ),
         httpx.AsyncClient(timeout=30.0),
     )
+
+    # The simulated Facebook user manages two more Pages, to connect through the Login dialog.
+    for name, page_id in DEMO_EXTRA_PAGES:
+        simulator.state.add_page(name, page_id)
 
     async def configure_demo_page(started: Runtime) -> None:
         await asyncio.sleep(0.5)  # let uvicorn start listening: the simulator's Graph API is this server

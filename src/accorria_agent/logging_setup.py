@@ -43,6 +43,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"gAAAAA[A-Za-z0-9_\-=]{20,}"), "fernet:" + REDACTED),
 )
 
+#: Third-party loggers whose DEBUG/INFO lines carry SQL parameters and result rows — buyer messages
+#: among them — so they never go below this level, whatever LOG_LEVEL says.
+QUIET_LOGGERS = {
+    "aiosqlite": logging.INFO,
+    "sqlalchemy.engine": logging.WARNING,
+    "sqlalchemy.pool": logging.INFO,
+}
+
 _secrets: set[str] = set()
 _installed = False
 
@@ -106,6 +114,8 @@ def configure_logging(level: str = "INFO", *, json_output: bool = True, secrets:
     if not isinstance(numeric, int):
         numeric = logging.INFO
     logging.basicConfig(level=numeric, format="%(message)s")
+    for name, floor in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(max(numeric, floor))
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json_output else structlog.dev.ConsoleRenderer(colors=False)
     )

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from sqlalchemy import select
 
 from accorria_agent.conversations.models import Conversation
@@ -26,7 +25,6 @@ from tests.pages.helpers import (
 )
 from tests.sim_harness import sim_harness
 
-pytestmark = pytest.mark.asyncio
 Settings_ = Callable[..., Settings]
 
 
