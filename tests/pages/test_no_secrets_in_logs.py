@@ -100,3 +100,20 @@ def test_a_registered_secret_never_survives_redaction(prefix: str, suffix: str) 
 @given(st.from_regex(r"EAA[A-Za-z0-9_\-]{8,60}", fullmatch=True), st.sampled_from(["", " ", "=", "/", '"']))
 def test_any_facebook_token_shape_is_redacted(token: str, around: str) -> None:
     assert token not in redact(f"x{around}{token}{around}y")
+
+
+def test_uvicorn_access_line_with_callback_code_is_redacted(captured: io.StringIO) -> None:
+    configure_logging("DEBUG", secrets=["app-secret-for-uvicorn-test"])
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/1.1" %d',
+        "127.0.0.1:5000",
+        "GET",
+        "/connect/facebook/callback?code=AQDsecretcode123&state=eyJhbGciOiJIUzI1NiJ9.eyJuIjoiMSJ9.sig_x",
+        200,
+    )
+    logging.getLogger("httpx").info("HTTP Request: GET https://g/debug_token?input_token=EAAxyz12345678 200")
+    logging.getLogger("anything").warning("oops app-secret-for-uvicorn-test")
+    output = captured.getvalue()
+    assert "/connect/facebook/callback?code=***&state=***" in output
+    for leaked in ("AQDsecretcode123", "eyJhbGci", "EAAxyz12345678", "app-secret-for-uvicorn-test"):
+        assert leaked not in output
