@@ -228,7 +228,7 @@ def _dialog_page(sim: Simulator, redirect_uri: str, state: str, scopes: list[str
         "<style>body{font-family:system-ui,sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem}"
         "label{display:block;padding:.3rem 0}button{padding:.6rem 1rem;margin-right:.5rem;font-size:1rem}"
         "</style></head><body>"
-        f"<h1>{escape(sim.config.page_name)}'s app wants to connect</h1>"
+        f"<h1>App {escape(sim.config.app_id)} wants to connect to your Facebook account</h1>"
         "<p>You are the simulated Facebook user. Choose what to share.</p>"
         "<form method=post action='dialog'>"
         f"{fields}<fieldset><legend>Pages</legend>{pages}</fieldset>"
