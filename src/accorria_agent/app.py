@@ -22,6 +22,7 @@ from accorria_agent.listings.routes import pages as listings_pages
 from accorria_agent.live.routes import router as live_router
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
+from accorria_agent.pages.routes import router as pages_router
 from accorria_agent.runtime import Runtime
 
 
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(live_router)
     app.include_router(accounts_router)
     app.include_router(audit_router)
+    app.include_router(pages_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

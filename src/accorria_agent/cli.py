@@ -1,4 +1,4 @@
-"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, bench, version."""
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, rotate-keys, bench …"""
 
 from __future__ import annotations
 
@@ -72,10 +72,10 @@ def serve(
     import uvicorn
 
     from accorria_agent.app import create_app
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.runtime import build_runtime
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings_secrets(settings))
     runtime = build_runtime(settings, run_jobs=with_jobs)
     uvicorn.run(create_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
 
@@ -89,7 +89,7 @@ def worker(
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
     import asyncio
 
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.settings import Settings
     from accorria_agent.worker import run_worker
 
@@ -98,7 +98,7 @@ def worker(
         problems = settings.problems_for_production()
         if problems:
             _fail(problems[0])
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings_secrets(settings))
     asyncio.run(run_worker(settings, stop_after_idle=until_idle))
 
 
@@ -143,6 +143,24 @@ PageOption = Annotated[
     Optional[str],  # noqa: UP045
     typer.Option("--page", help="One Page's id; without it, the global kill switch."),
 ]
+
+
+@app.command("rotate-keys")
+def rotate_keys_command(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
+    database_url: Annotated[Optional[str], typer.Option(help="Overrides DATABASE_URL.")] = None,  # noqa: UP045
+) -> None:
+    """Re-encrypt every stored secret with the newest ENCRYPTION_KEY (first of the list). Resumable."""
+    import asyncio
+
+    from accorria_agent.pages.rotate_cli import run_rotation
+    from accorria_agent.settings import Settings, normalise_database_url
+
+    settings = Settings()
+    url = normalise_database_url(database_url) if database_url else settings.effective_database_url
+    code = asyncio.run(run_rotation(settings, url, batch_size))
+    if code:
+        raise typer.Exit(code)
 
 
 @sending_app.command("status")

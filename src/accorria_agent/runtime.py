@@ -20,6 +20,7 @@ from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
+from accorria_agent.jobs.periodic import PeriodicJob, PeriodicScheduler
 from accorria_agent.live import bus as live_bus
 from accorria_agent.mail.interface import InMemoryMailer, Mailer
 from accorria_agent.mail.smtp import mailer_from_settings
@@ -49,15 +50,20 @@ class Runtime:
     run_jobs: bool = True
     # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
     mailer: Mailer = field(default_factory=InMemoryMailer)
+    periodic: PeriodicScheduler | None = None
 
     async def start(self) -> None:
         await self.intake.start()
         if self.run_jobs:
             await self.queue.start()
+            if self.periodic is not None:
+                await self.periodic.start()
 
     async def stop(self) -> None:
         await self.intake.stop()
         if self.run_jobs:
+            if self.periodic is not None:
+                await self.periodic.stop()
             await self.queue.stop()
         await self.http.aclose()
         await live_bus.close(self.engine)
@@ -124,6 +130,7 @@ def build_runtime(
         ),
     )
     _register_tasks(runtime)
+    _register_periodic(runtime)
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
     if phraser_metrics is not None:
         from accorria_agent.metrics import PhraserCollector
@@ -190,3 +197,25 @@ def _register_tasks(runtime: Runtime) -> None:
     runtime.registry.register(SEND_ACCOUNT_MAIL_TASK, _send_account_mail)
     runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
     runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
+
+
+def _register_periodic(runtime: Runtime) -> None:
+    """Token health every ``TOKEN_HEALTH_INTERVAL_SECONDS`` (0 disables it)."""
+    from accorria_agent.pages.tasks import TOKEN_HEALTH_TASK, check_token_health
+
+    async def _token_health(_args: dict[str, Any]) -> None:
+        await check_token_health(
+            runtime.session_factory,
+            runtime.graph,
+            runtime.cipher,
+            runtime.settings,
+            runtime.clock,
+            getattr(runtime, "mailer", None),  # the accounts domain adds the runtime's mailer
+        )
+
+    runtime.registry.register(TOKEN_HEALTH_TASK, _token_health)
+    runtime.periodic = PeriodicScheduler(
+        runtime.queue,
+        runtime.session_factory,
+        [PeriodicJob(TOKEN_HEALTH_TASK, runtime.settings.token_health_interval_seconds)],
+    )

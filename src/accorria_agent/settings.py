@@ -58,6 +58,23 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=120, alias="FACEBOOK_GRAPH_TIMEOUT_SECONDS"
     )
 
+    # Facebook Login (connecting Pages): the dialog ("{version}" is replaced by FACEBOOK_GRAPH_VERSION; the
+    # demo points it at the simulator's dialog), the callback URL registered in the app (default: this
+    # server's /connect/facebook/callback as the request saw it), and how long a state stays valid.
+    facebook_login_url: str = Field(
+        default="https://www.facebook.com/{version}/dialog/oauth", alias="FACEBOOK_LOGIN_URL"
+    )
+    facebook_oauth_redirect_url: str = Field(default="", alias="FACEBOOK_OAUTH_REDIRECT_URL")
+    facebook_oauth_state_ttl_seconds: int = Field(
+        default=600, ge=60, le=3600, alias="FACEBOOK_OAUTH_STATE_TTL_SECONDS"
+    )
+    # Token health: how often every Page token is checked with debug_token, and how many days before
+    # its expiry a Page goes needs_reauth (so the seller reconnects before replies stop).
+    token_health_interval_seconds: float = Field(
+        default=6 * 3600, ge=0, alias="TOKEN_HEALTH_INTERVAL_SECONDS"
+    )
+    token_expiry_warning_days: int = Field(default=7, ge=0, le=60, alias="TOKEN_EXPIRY_WARNING_DAYS")
+
     database_url: str = Field(default="", alias="DATABASE_URL")
     redis_url: str = Field(default="", alias="REDIS_URL")
 

@@ -40,6 +40,9 @@ JSON API (errors: ``{"error": {"message", "details"?}}`` with 400/404; never a 5
   "timeout_seconds", "seed"}``.
 * ``GET|POST /api/clock`` — ``{"advance_seconds": N}`` moves the simulated clock forward →
   ``{"now", "now_ms", "offset_seconds"}``.
+* Facebook Login: ``GET /oauth/dialog``, ``POST /api/oauth/authorize`` and the simulated user's Pages
+  (``GET|POST /api/pages``, ``POST /api/pages/{id}/revoke``) — see :mod:`.oauth_dialog`. A buyer
+  message may name the Page it is written to (``"page_id"``; default: the configured Page).
 * ``POST /api/reset`` — forget buyers, threads and logs (clock, faults, profile are kept).
 """
 
@@ -134,8 +137,11 @@ def check_psid(psid: str) -> str:
 
 def build_ui_router(sim: Simulator) -> APIRouter:
     """Create the pages + JSON API router bound to ``sim``."""
+    from .oauth_dialog import build_oauth_router
+
     state = sim.state
     router = APIRouter()
+    router.include_router(build_oauth_router(sim))
 
     @router.get("/", include_in_schema=False)
     async def chat_page() -> Response:
@@ -191,6 +197,7 @@ def build_ui_router(sim: Simulator) -> APIRouter:
             like=body.like,
             reply_to=body.reply_to,
             referral=body.referral.model_dump(exclude_none=True) if body.referral else None,
+            page_id=body.page_id,
         )
         return JSONResponse(result.to_json())
 
