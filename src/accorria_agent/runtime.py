@@ -9,22 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from accorria_agent.conversations import tasks as conversation_tasks
 from accorria_agent.conversations.composer import ReplyComposer
+from accorria_agent.conversations.context import ConversationDeps, HandlerContext
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
-from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
+from accorria_agent.messenger.intake import WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
+from accorria_agent.sending import tasks as sending_tasks
+from accorria_agent.sending.delivery import OutboundDelivery
 from accorria_agent.settings import Settings
 
 
@@ -44,6 +46,20 @@ class Runtime:
     composer: ReplyComposer
     clock: Callable[[], datetime] = utcnow
     run_jobs: bool = True
+
+    @property
+    def conversation_deps(self) -> ConversationDeps:
+        """What the conversation job uses, read from this runtime now (tests swap parts of it)."""
+        return ConversationDeps(
+            session_factory=self.session_factory,
+            queue=self.queue,
+            sender=self.delivery,
+            composer=self.composer,
+            clock=self.clock,
+            default_timezone=self.settings.default_timezone,
+            human_like_delays=self.settings.human_like_delays,
+            handlers=HandlerContext(facebook_app_id=self.settings.facebook_app_id),
+        )
 
     async def start(self) -> None:
         await self.intake.start()
@@ -162,13 +178,6 @@ def default_composer(settings: Settings) -> ReplyComposer:
 
 
 def _register_tasks(runtime: Runtime) -> None:
-    from accorria_agent.conversations.pipeline import process_conversation
-
-    async def _process(args: dict[str, Any]) -> None:
-        await process_conversation(runtime, args)
-
-    async def _deliver(args: dict[str, Any]) -> None:
-        await runtime.delivery.deliver(int(args["tenant_id"]), [int(m) for m in args["message_ids"]])
-
-    runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
-    runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
+    """Each domain registers its own jobs; the conversation job reads its dependencies per run."""
+    conversation_tasks.register(runtime.registry, lambda: runtime.conversation_deps)
+    sending_tasks.register(runtime.registry, runtime.delivery)

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.dashboard.schemas import (
@@ -34,15 +35,16 @@ from accorria_agent.dashboard.schemas import (
     SettingsOut,
     SettingsPatch,
 )
-from accorria_agent.db.engine import transaction
 from accorria_agent.db.tenancy import tenant_select
+from accorria_agent.errors import NotFound
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import SellerNotification
+from accorria_agent.sellers.service import settings_for
 
 if TYPE_CHECKING:
-    from accorria_agent.runtime import Runtime
+    from accorria_agent.conversations.context import Sender
 
 log = structlog.get_logger(__name__)
 
@@ -50,12 +52,8 @@ PAUSED_BY_DASHBOARD = "the seller took over from the dashboard"
 PAUSED_BY_REPLY = "the seller replied from the dashboard"
 
 
-class NotFound(Exception):
-    """The object does not exist *for this seller* (it may exist for another one: we don't say)."""
-
-
 @dataclass(frozen=True)
-class _Target:
+class ThreadTarget:
     """Where a Graph call goes once the transaction has committed."""
 
     tenant_id: int
@@ -78,7 +76,7 @@ async def _owned_tenant(session: AsyncSession, seller_id: int, tenant_id: int) -
     for tenant in await owned_tenants(session, seller_id):
         if tenant.id == tenant_id:
             return tenant
-    raise NotFound("tenant")
+    raise NotFound("page not found")
 
 
 async def _owned_conversation(
@@ -89,7 +87,7 @@ async def _owned_conversation(
         conversation = await repo.conversation_by_id(session, tenant.id, conversation_id)
         if conversation is not None:
             return tenant, conversation
-    raise NotFound("conversation")
+    raise NotFound("conversation not found")
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -294,20 +292,16 @@ async def mark_notification_read(
             if notification.read_at is None:
                 notification.read_at = now
             return NotificationOut.model_validate(notification)
-    raise NotFound("notification")
+    raise NotFound("notification not found")
 
 
-def _pause(conversation: Conversation, reason: str, now: datetime) -> None:
-    if conversation.mode != "paused":
-        conversation.mode = "paused"
-        conversation.paused_reason = reason
-        conversation.paused_at = now
+async def hand_over(sender: Sender, target: ThreadTarget, action: str) -> None:
+    """Pass the thread to the Page Inbox or take it back, after the change was committed.
 
-
-async def _thread_control(runtime: Runtime, target: _Target, action: str) -> None:
-    # The docs promise that a handover failure never blocks the pause/resume, which is already committed.
+    The docs promise that a handover failure never blocks the pause/resume, which is already committed.
+    """
     try:
-        await runtime.delivery.thread_control(target.tenant_id, target.psid, action)
+        await sender.thread_control(target.tenant_id, target.psid, action)
     except Exception as error:  # any transport failure is logged, never shown as a 500
         log.warning(
             "dashboard_thread_control_failed",
@@ -317,79 +311,71 @@ async def _thread_control(runtime: Runtime, target: _Target, action: str) -> Non
         )
 
 
-async def _summary(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        (summary,) = await _summaries(session, tenant, [conversation], runtime.clock())
-        return summary
+async def conversation_summary(
+    session: AsyncSession, seller_id: int, conversation_id: int, now: datetime
+) -> ConversationSummary:
+    """One of the seller's conversations as the list shows it."""
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    (summary,) = await _summaries(session, tenant, [conversation], now)
+    return summary
 
 
-async def pause_conversation(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
-    """The seller takes over: the bot goes silent for this buyer and the thread goes to the Page Inbox."""
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        _pause(conversation, PAUSED_BY_DASHBOARD, runtime.clock())
-        target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
+async def pause_conversation(
+    session: AsyncSession, seller_id: int, conversation_id: int, now: datetime
+) -> ThreadTarget:
+    """The seller takes over: the bot goes silent for this buyer (the caller then passes the thread)."""
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    modes.apply(conversation, modes.Transition.TAKE_OVER, at=now, reason=PAUSED_BY_DASHBOARD)
     log.info("dashboard_pause", seller_id=seller_id, conversation_id=conversation_id)
-    await _thread_control(runtime, target, "pass_thread_control")
-    return await _summary(runtime, seller_id, conversation_id)
+    return ThreadTarget(tenant.id, conversation.id, conversation.buyer_psid)
 
 
-async def resume_conversation(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
+async def resume_conversation(
+    session: AsyncSession, seller_id: int, conversation_id: int, now: datetime
+) -> ThreadTarget:
     """The bot takes over again and, as Meta requires after a human, says again that it is automated."""
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        conversation.mode = "bot"
-        conversation.paused_reason = None
-        conversation.paused_at = None
-        conversation.disclosed_at = None
-        state = dict(conversation.negotiation_state or {})
-        if state.get("handed_off"):
-            # Otherwise the strategy would hand the buyer straight back ("already handed off").
-            state["handed_off"] = False
-            conversation.negotiation_state = state
-        target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    modes.apply(conversation, modes.Transition.RESUME, at=now)
     log.info("dashboard_resume", seller_id=seller_id, conversation_id=conversation_id)
-    await _thread_control(runtime, target, "take_thread_control")
-    return await _summary(runtime, seller_id, conversation_id)
+    return ThreadTarget(tenant.id, conversation.id, conversation.buyer_psid)
 
 
-async def send_seller_message(
-    runtime: Runtime, seller_id: int, conversation_id: int, text: str
-) -> MessageOut:
-    """Record the seller's message, pause the bot for this buyer, deliver it, return the stored result.
+async def record_seller_message(
+    session: AsyncSession, seller_id: int, conversation_id: int, text: str, now: datetime
+) -> tuple[int, int]:
+    """Record the seller's message and pause the bot for this buyer; returns (tenant id, message id).
 
-    Delivery applies the send-time policy (24-hour window, HUMAN_AGENT tag between 24 h and 7 days
-    when the Page enabled it): a refused message is stored as ``refused`` with its reason and returned
-    like any other, because the seller must see that it did not go out.
+    The caller delivers it after the commit: delivery applies the send-time policy (24-hour window,
+    HUMAN_AGENT tag between 24 h and 7 days when the Page enabled it), and a refused message is stored as
+    ``refused`` with its reason, because the seller must see that it did not go out.
     """
-    now = runtime.clock()
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        message = repo.new_outbound(
-            conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
-        )
-        # Set by delivery from the policy decision; a message never sent must not claim a type.
-        message.messaging_type = None
-        session.add(message)
-        conversation.last_seller_message_at = now
-        _pause(conversation, PAUSED_BY_REPLY, now)
-        await session.flush()
-        tenant_id, message_id = tenant.id, message.id
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    message = repo.new_outbound(
+        conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
+    )
+    # Set by delivery from the policy decision; a message never sent must not claim a type.
+    message.messaging_type = None
+    session.add(message)
+    conversation.last_seller_message_at = now
+    modes.apply(conversation, modes.Transition.TAKE_OVER, at=now, reason=PAUSED_BY_REPLY)
+    await session.flush()
     log.info("dashboard_reply", seller_id=seller_id, conversation_id=conversation_id, chars=len(text))
-    await runtime.delivery.deliver(tenant_id, [message_id])
-    async with transaction(runtime.session_factory) as session:
-        stored = await repo.outbound_message(session, tenant_id, message_id)
-        if stored is None:  # deleted meanwhile (the conversation was removed): nothing to show
-            raise NotFound("message")
-        return _message_out(stored)
+    return tenant.id, message.id
+
+
+async def stored_message(session: AsyncSession, tenant_id: int, message_id: int) -> MessageOut:
+    """A message as stored now (after its delivery)."""
+    stored = await repo.outbound_message(session, tenant_id, message_id)
+    if stored is None:  # deleted meanwhile (the conversation was removed): nothing to show
+        raise NotFound("conversation not found")
+    return _message_out(stored)
 
 
 async def list_settings(session: AsyncSession, seller_id: int) -> list[SettingsOut]:
     """Each of the seller's Pages with its bot settings."""
     out = []
     for tenant in await owned_tenants(session, seller_id):
-        out.append(_settings_out(tenant, await repo.settings_for(session, tenant.id)))
+        out.append(_settings_out(tenant, await settings_for(session, tenant.id)))
     return out
 
 
@@ -398,7 +384,7 @@ async def update_settings(
 ) -> SettingsOut:
     """Apply the fields the seller sent to one of *their* Pages."""
     tenant = await _owned_tenant(session, seller_id, tenant_id)
-    settings = await repo.settings_for(session, tenant.id)
+    settings = await settings_for(session, tenant.id)
     for name, value in patch.changes().items():
         setattr(settings, name, value)
     await session.flush()
