@@ -22,7 +22,7 @@ from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.messenger.graph_client import GraphClient
-from accorria_agent.messenger.intake import WebhookIntake
+from accorria_agent.messenger.intake import JobTables, WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
 from accorria_agent.sending import tasks as sending_tasks
@@ -87,7 +87,12 @@ def build_runtime(
     factory = create_session_factory(engine)
     registry = TaskRegistry()
     queue = job_queue_for(settings, factory, registry)
-    intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
+    intake = WebhookIntake(
+        engine,
+        queue,
+        quiet_period_seconds=settings.reply_quiet_period_seconds,
+        job_tables=_job_tables(queue),
+    )
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
         settings.graph_base_url,
@@ -143,6 +148,17 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     from redis.asyncio import Redis
 
     return RedisRateLimiter(Redis.from_url(settings.redis_url))
+
+
+def _job_tables(queue: JobQueue) -> JobTables:
+    """Tell the intake which queue table its fast path may write (the root knows the concrete queue)."""
+    if isinstance(queue, EmbeddedJobQueue):
+        return JobTables(embedded=True)
+    from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
+
+    if isinstance(queue, ProcrastinateJobQueue):
+        return JobTables(procrastinate_queue=queue.queue_name, job_arrays=queue.defer_arrays)
+    return JobTables()
 
 
 def job_queue_for(
