@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.dashboard import repository as dashboard_repo
 from accorria_agent.dashboard.schemas import (
     PREVIEW_CHARS,
     ConversationDetail,
@@ -35,7 +35,6 @@ from accorria_agent.dashboard.schemas import (
     SettingsOut,
     SettingsPatch,
 )
-from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.errors import NotFound
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
@@ -66,10 +65,7 @@ class ThreadTarget:
 
 async def owned_tenants(session: AsyncSession, seller_id: int) -> list[MessengerTenant]:
     """The seller's Pages: the only tenant ids any dashboard query may use."""
-    result = await session.execute(
-        select(MessengerTenant).where(MessengerTenant.seller_id == seller_id).order_by(MessengerTenant.id)
-    )
-    return list(result.scalars().all())
+    return await dashboard_repo.tenants_of_seller(session, seller_id)
 
 
 async def _owned_tenant(session: AsyncSession, seller_id: int, tenant_id: int) -> MessengerTenant:
@@ -160,25 +156,9 @@ async def _summaries(
         return []
     ids = [c.id for c in conversations]
     listing_ids = {c.listing_id for c in conversations if c.listing_id is not None}
-    listings: dict[int, Listing] = {}
-    if listing_ids:
-        rows = await session.execute(tenant_select(Listing, tenant.id).where(Listing.id.in_(listing_ids)))
-        listings = {row.id: row for row in rows.scalars()}
-    newest = (
-        tenant_select(Message, tenant.id)
-        .with_only_columns(func.max(Message.id))
-        .where(Message.conversation_id.in_(ids))
-        .group_by(Message.conversation_id)
-    )
-    last_rows = await session.execute(tenant_select(Message, tenant.id).where(Message.id.in_(newest)))
-    last_by_conversation = {m.conversation_id: m for m in last_rows.scalars()}
-    unread_rows = await session.execute(
-        tenant_select(SellerNotification, tenant.id)
-        .with_only_columns(SellerNotification.conversation_id, func.count())
-        .where(SellerNotification.read_at.is_(None), SellerNotification.conversation_id.in_(ids))
-        .group_by(SellerNotification.conversation_id)
-    )
-    unread = {int(cid): int(count) for cid, count in unread_rows.all() if cid is not None}
+    listings = await dashboard_repo.listings_by_id(session, tenant.id, listing_ids)
+    last_by_conversation = await dashboard_repo.last_messages(session, tenant.id, ids)
+    unread = await dashboard_repo.unread_counts(session, tenant.id, ids)
     out = []
     for conversation in conversations:
         listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
@@ -222,26 +202,10 @@ async def list_conversations(
     """The seller's conversations on all their Pages, most recently active first."""
     out: list[ConversationSummary] = []
     for tenant in await owned_tenants(session, seller_id):
-        rows = await session.execute(
-            tenant_select(Conversation, tenant.id)
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-            .limit(limit)
-        )
-        out.extend(await _summaries(session, tenant, list(rows.scalars()), now))
+        conversations = await dashboard_repo.recent_conversations(session, tenant.id, limit)
+        out.extend(await _summaries(session, tenant, conversations, now))
     out.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
     return out[:limit]
-
-
-async def _notifications(
-    session: AsyncSession, tenant_id: int, *, conversation_id: int | None, unread_only: bool, limit: int
-) -> list[SellerNotification]:
-    statement = tenant_select(SellerNotification, tenant_id)
-    if conversation_id is not None:
-        statement = statement.where(SellerNotification.conversation_id == conversation_id)
-    if unread_only:
-        statement = statement.where(SellerNotification.read_at.is_(None))
-    rows = await session.execute(statement.order_by(SellerNotification.id.desc()).limit(limit))
-    return list(rows.scalars())
 
 
 async def conversation_detail(
@@ -251,7 +215,7 @@ async def conversation_detail(
     tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
     (summary,) = await _summaries(session, tenant, [conversation], now)
     messages = await repo.recent_messages(session, tenant.id, conversation.id, limit=limit)
-    notes = await _notifications(
+    notes = await dashboard_repo.notifications(
         session, tenant.id, conversation_id=conversation.id, unread_only=False, limit=100
     )
     return ConversationDetail(
@@ -268,7 +232,7 @@ async def list_notifications(
     found: list[SellerNotification] = []
     for tenant in await owned_tenants(session, seller_id):
         found.extend(
-            await _notifications(
+            await dashboard_repo.notifications(
                 session, tenant.id, conversation_id=None, unread_only=unread_only, limit=limit
             )
         )
@@ -284,10 +248,7 @@ async def mark_notification_read(
 ) -> NotificationOut:
     """Idempotent: the first read time is kept."""
     for tenant in await owned_tenants(session, seller_id):
-        row = await session.execute(
-            tenant_select(SellerNotification, tenant.id).where(SellerNotification.id == notification_id)
-        )
-        notification = row.scalar_one_or_none()
+        notification = await dashboard_repo.notification(session, tenant.id, notification_id)
         if notification is not None:
             if notification.read_at is None:
                 notification.read_at = now
