@@ -113,7 +113,7 @@ def message_request(port: int, page_id: str, psid: str, mid: str, text: str, tim
 
 def received_sends(graph_port: int) -> list[list[Any]]:
     """What the stand-in Graph API has received so far: [recipient, arrival time, metadata] each."""
-    data: list[list[Any]] = httpx.get(f"http://{HOST}:{graph_port}/received_sends", timeout=10).json()
+    data: list[list[Any]] = httpx.get(f"http://{HOST}:{graph_port}/_received", timeout=10).json()
     return data
 
 
