@@ -226,7 +226,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
 
     async def configure_demo_page(started: Runtime) -> None:
         await asyncio.sleep(0.5)  # let uvicorn start listening: the simulator's Graph API is this server
-        await configure_active_pages(started)
+        await configure_active_pages(started.session_factory, started.cipher, started.graph)
 
     app = create_app(runtime, on_started=configure_demo_page)
     app.include_router(simulator.graph_router, prefix="/graph")

@@ -14,7 +14,9 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from accorria_agent.conversations import tasks as conversation_tasks
 from accorria_agent.conversations.composer import ReplyComposer
+from accorria_agent.conversations.context import ConversationDeps, HandlerContext
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
@@ -24,11 +26,12 @@ from accorria_agent.jobs.periodic import PeriodicJob, PeriodicScheduler
 from accorria_agent.live import bus as live_bus
 from accorria_agent.mail.interface import InMemoryMailer, Mailer
 from accorria_agent.mail.smtp import mailer_from_settings
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
-from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
+from accorria_agent.messenger.intake import JobTables, WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
+from accorria_agent.sending import tasks as sending_tasks
+from accorria_agent.sending.delivery import OutboundDelivery
 from accorria_agent.settings import Settings
 
 
@@ -51,6 +54,20 @@ class Runtime:
     # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
     mailer: Mailer = field(default_factory=InMemoryMailer)
     periodic: PeriodicScheduler | None = None
+
+    @property
+    def conversation_deps(self) -> ConversationDeps:
+        """What the conversation job uses, read from this runtime now (tests swap parts of it)."""
+        return ConversationDeps(
+            session_factory=self.session_factory,
+            queue=self.queue,
+            sender=self.delivery,
+            composer=self.composer,
+            clock=self.clock,
+            default_timezone=self.settings.default_timezone,
+            human_like_delays=self.settings.human_like_delays,
+            handlers=HandlerContext(facebook_app_id=self.settings.facebook_app_id),
+        )
 
     async def start(self) -> None:
         await self.intake.start()
@@ -83,7 +100,12 @@ def build_runtime(
     factory = create_session_factory(engine)
     registry = TaskRegistry()
     queue = job_queue_for(settings, factory, registry)
-    intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
+    intake = WebhookIntake(
+        engine,
+        queue,
+        quiet_period_seconds=settings.reply_quiet_period_seconds,
+        job_tables=_job_tables(queue),
+    )
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
         settings.graph_base_url,
@@ -148,6 +170,17 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     return RedisRateLimiter(Redis.from_url(settings.redis_url))
 
 
+def _job_tables(queue: JobQueue) -> JobTables:
+    """Tell the intake which queue table its fast path may write (the root knows the concrete queue)."""
+    if isinstance(queue, EmbeddedJobQueue):
+        return JobTables(embedded=True)
+    from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
+
+    if isinstance(queue, ProcrastinateJobQueue):
+        return JobTables(procrastinate_queue=queue.queue_name, job_arrays=queue.defer_arrays)
+    return JobTables()
+
+
 def job_queue_for(
     settings: Settings, factory: async_sessionmaker[AsyncSession], registry: TaskRegistry
 ) -> JobQueue:
@@ -181,22 +214,17 @@ def default_composer(settings: Settings) -> ReplyComposer:
 
 
 def _register_tasks(runtime: Runtime) -> None:
+    """Each domain registers its own jobs; the conversation job reads its dependencies per run."""
     from accorria_agent.accounts.emails import SEND_ACCOUNT_MAIL_TASK
     from accorria_agent.accounts.tasks import send_outbox_mail
-    from accorria_agent.conversations.pipeline import process_conversation
 
-    async def _process(args: dict[str, Any]) -> None:
-        await process_conversation(runtime, args)
-
-    async def _deliver(args: dict[str, Any]) -> None:
-        await runtime.delivery.deliver(int(args["tenant_id"]), [int(m) for m in args["message_ids"]])
+    conversation_tasks.register(runtime.registry, lambda: runtime.conversation_deps)
+    sending_tasks.register(runtime.registry, runtime.delivery)
 
     async def _send_account_mail(args: dict[str, Any]) -> None:
         await send_outbox_mail(runtime.session_factory, runtime.mailer, args)
 
     runtime.registry.register(SEND_ACCOUNT_MAIL_TASK, _send_account_mail)
-    runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
-    runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
 
 
 def _register_periodic(runtime: Runtime) -> None:
@@ -210,7 +238,7 @@ def _register_periodic(runtime: Runtime) -> None:
             runtime.cipher,
             runtime.settings,
             runtime.clock,
-            getattr(runtime, "mailer", None),  # the accounts domain adds the runtime's mailer
+            runtime.mailer,
         )
 
     runtime.registry.register(TOKEN_HEALTH_TASK, _token_health)

@@ -105,7 +105,8 @@ async def dashboard_link(settings: Settings, base_url: str, page_id: str, ttl: t
         async with transaction(create_session_factory(engine)) as session:
             seller = (
                 await session.execute(
-                    select(Seller).join(MessengerTenant, MessengerTenant.seller_id == Seller.id)
+                    select(Seller)
+                    .join(MessengerTenant, MessengerTenant.seller_id == Seller.id)
                     .where(MessengerTenant.page_id == page_id)
                 )
             ).scalar_one_or_none()

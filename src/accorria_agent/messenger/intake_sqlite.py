@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from accorria_agent.jobs.coalescing import queueing_locks, to_add
 from accorria_agent.jobs.interface import JobRequest
 
 _DELIVERY_SQL = "INSERT INTO webhook_deliveries (received_at, object, event_count, body) VALUES (?, ?, ?, ?)"
@@ -106,7 +107,7 @@ class SqliteIntakeWriter:
 
     @staticmethod
     def _insert_jobs(cursor: sqlite3.Cursor, jobs: list[JobRequest], now: datetime, stamp: str) -> int:
-        locks = sorted({job.queueing_lock for job in jobs if job.queueing_lock})
+        locks = queueing_locks(jobs)
         waiting: set[str] = set()
         for start in range(0, len(locks), 500):  # stay under SQLite's bound-parameter limit
             chunk = locks[start : start + 500]
@@ -117,11 +118,7 @@ class SqliteIntakeWriter:
             )
             waiting.update(str(row[0]) for row in cursor.fetchall())
         rows = []
-        for job in jobs:
-            if job.queueing_lock:
-                if job.queueing_lock in waiting:
-                    continue
-                waiting.add(job.queueing_lock)
+        for job in to_add(jobs, waiting):
             due = sqlite_timestamp(now + timedelta(seconds=job.delay_seconds))
             rows.append(
                 (job.task, orjson.dumps(job.args).decode(), job.lock, job.queueing_lock, due, stamp, stamp)

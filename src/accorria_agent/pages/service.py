@@ -306,8 +306,8 @@ async def store_pages(
     now: datetime,
 ) -> list[ConnectOutcome]:
     """Create or refresh a tenant per Page (token encrypted), release held replies of reconnected ones."""
-    from accorria_agent.messenger.controls import reconnect_page
     from accorria_agent.sellers.service import connect_page
+    from accorria_agent.sending.controls import reconnect_page
 
     if not await repository.consume_grant(session, grant.id, now):
         raise NotFound("This choice was already made; connect with Facebook again.", code="no_grant")
@@ -400,7 +400,7 @@ async def mark_disconnected(
     The tenant row stays (not deleted) so the seller keeps their conversations, deals and analytics of
     that Page; deleting the account (privacy) removes it all. The Page cannot be taken over meanwhile.
     """
-    from accorria_agent.messenger.controls import release_held
+    from accorria_agent.sending.controls import release_held
 
     tenant = await repository.seller_tenant(session, seller_id, page_id)
     if tenant is None:

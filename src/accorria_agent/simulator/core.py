@@ -13,6 +13,7 @@ import httpx
 from fastapi import APIRouter
 
 from .config import LIKE_STICKER_ID, PAGE_INBOX_APP_ID, SimulatorConfig
+from .errors import SimulatorInputError as SimulatorInputError
 from .state import BuyerThread, SimulatorState, ThreadMessage, new_mid
 from .webhooks import (
     Channel,
@@ -37,14 +38,6 @@ REACTION_EMOJI = {
 #: Messenger clients refuse more edits than this; the simulator mirrors it.
 MAX_EDITS = 5
 LIKE_STICKER_URL = "https://scontent.xx.fbcdn.net/v/t39.1997-6/851557_369239266556155_759568595_n.png"
-
-
-class SimulatorInputError(ValueError):
-    """A buyer/inbox action that makes no sense (rendered as HTTP 400/404 by the UI API)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass

@@ -58,7 +58,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ValidationError
 
 from .config import PAGE_INBOX_APP_ID
-from .core import SimulatorInputError
+from .errors import SimulatorInputError
 from .schemas import (
     PSID_RE,
     BuyerEventIn,

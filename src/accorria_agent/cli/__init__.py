@@ -129,7 +129,7 @@ def parse(
     asking_price: Annotated[Optional[float], typer.Option(help="The listing's asking price.")] = None,  # noqa: UP045
 ) -> None:
     """Understand buyer messages: one JSON object (TEXT) or one JSON line per input line (stdin)."""
-    from accorria_agent.negotiation.parse_cli import parse_lines, parse_one
+    from accorria_agent.cli.parse import parse_lines, parse_one
 
     if text is not None:
         typer.echo(json.dumps(parse_one(text, asking_price)))
@@ -166,7 +166,7 @@ def rotate_keys_command(
 @sending_app.command("status")
 def sending_status() -> None:
     """Show the kill switch, the Pages that are not sending, and how many replies are held."""
-    from accorria_agent.messenger.controls_cli import SendingCommandError, show_status
+    from accorria_agent.cli.sending import SendingCommandError, show_status
 
     try:
         show_status()
@@ -180,7 +180,7 @@ def sending_halt(
     reason: Annotated[str, typer.Option(help="Why (shown to operators and, for a Page, its seller).")] = "",
 ) -> None:
     """Stop all sending at once (or one Page's). Messages keep being stored; replies are held."""
-    from accorria_agent.messenger.controls_cli import SendingCommandError, halt
+    from accorria_agent.cli.sending import SendingCommandError, halt
 
     try:
         halt(page, reason)
@@ -196,7 +196,7 @@ def sending_resume(
     ] = False,
 ) -> None:
     """Resume sending (or one Page's) and release the held replies (re-checked before each send)."""
-    from accorria_agent.messenger.controls_cli import SendingCommandError, resume
+    from accorria_agent.cli.sending import SendingCommandError, resume
 
     try:
         resume(page, discard_held=discard_held)
