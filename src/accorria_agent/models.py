@@ -5,6 +5,7 @@ from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -20,6 +21,7 @@ __all__ = [
     "Message",
     "MessengerSettings",
     "MessengerTenant",
+    "PrivacyRequest",
     "Seller",
     "SellerNotification",
     "WebhookDelivery",
