@@ -172,3 +172,12 @@ def _register_tasks(runtime: Runtime) -> None:
 
     runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
     runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
+
+    from accorria_agent.privacy.tasks import PURGE_TASK, purge_and_reschedule
+
+    async def _purge(_args: dict[str, Any]) -> None:
+        await purge_and_reschedule(
+            runtime.session_factory, runtime.queue, runtime.clock, runtime.settings.retention_days
+        )
+
+    runtime.registry.register(PURGE_TASK, _purge)
