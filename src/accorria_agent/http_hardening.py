@@ -127,16 +127,19 @@ class HardeningMiddleware:
     def __init__(self, app: ASGIApp, policy: HardeningPolicy) -> None:
         self.app = app
         self.policy = policy
+        # Built once: the webhook's hot path only picks a list.
+        common = [*_BASE_HEADERS, *((_HSTS,) if policy.production else ())]
+        csp = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+        self._page_headers = (*common, csp)
+        self._api_headers = (*common, csp, _NO_STORE)
+        self._docs_headers = tuple(common)
 
-    def _response_headers(self, path: str) -> list[tuple[bytes, bytes]]:
-        headers = list(_BASE_HEADERS)
-        if path not in _DOCS_PATHS:
-            headers.append((b"content-security-policy", CONTENT_SECURITY_POLICY.encode()))
+    def _response_headers(self, path: str) -> tuple[tuple[bytes, bytes], ...]:
         if path.startswith(("/api", "/facebook/")):
-            headers.append(_NO_STORE)
-        if self.policy.production:
-            headers.append(_HSTS)
-        return headers
+            return self._api_headers
+        if path in _DOCS_PATHS:
+            return self._docs_headers
+        return self._page_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -158,11 +161,9 @@ class HardeningMiddleware:
                         await send(replacement)
                     state["started"] = True
                     return
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message["headers"] = [
-                    *message.get("headers", []),
-                    *(header for header in extra if header[0] not in present),
-                ]
+                own = message.get("headers", [])
+                present = {name.lower() for name, _ in own}
+                message["headers"] = [*own, *(header for header in extra if header[0] not in present)]
                 state["started"] = True
             elif state["too_large"]:
                 return  # the body of the replaced response
@@ -226,8 +227,14 @@ class HardeningMiddleware:
             await refuse(413, f"request body is larger than {limit} bytes", "payload_too_large")
 
 
+_WANTED_HEADERS = frozenset(
+    {b"content-length", b"transfer-encoding", b"authorization", b"cookie", b"content-type"}
+)
+
+
 def _headers(scope: Scope) -> dict[bytes, bytes]:
-    return {name.lower(): value for name, value in scope.get("headers", [])}
+    """The few request headers the middleware reads (ASGI servers send names in lower case)."""
+    return {name: value for name, value in scope.get("headers", ()) if name in _WANTED_HEADERS}
 
 
 def _has_credential(headers: dict[bytes, bytes]) -> bool:

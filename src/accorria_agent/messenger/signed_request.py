@@ -21,6 +21,8 @@ from accorria_agent.errors import BadRequest
 ALGORITHM = "HMAC-SHA256"
 # Meta's requests are a few hundred bytes; anything far larger is not one.
 MAX_SIGNED_REQUEST_LENGTH = 8192
+# base64url's alphabet (Meta sends no padding).
+_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 class InvalidSignedRequest(BadRequest):
@@ -37,9 +39,6 @@ def _b64url_decode(text: str) -> bytes:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (binascii.Error, ValueError):
         raise InvalidSignedRequest("signed_request is malformed: not base64url") from None
-
-
-_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 
 
 def _b64url_encode(data: bytes) -> str:
