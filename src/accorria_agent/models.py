@@ -16,6 +16,7 @@ from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
+from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -42,6 +43,7 @@ __all__ = [
     "OAuthState",
     "PageConnection",
     "PendingPageGrant",
+    "PrivacyRequest",
     "Seller",
     "SellerNotification",
     "WebhookDelivery",

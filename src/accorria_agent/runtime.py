@@ -247,3 +247,12 @@ def _register_periodic(runtime: Runtime) -> None:
         runtime.session_factory,
         [PeriodicJob(TOKEN_HEALTH_TASK, runtime.settings.token_health_interval_seconds)],
     )
+
+    from accorria_agent.privacy.tasks import PURGE_TASK, purge_and_reschedule
+
+    async def _purge(_args: dict[str, Any]) -> None:
+        await purge_and_reschedule(
+            runtime.session_factory, runtime.queue, runtime.clock, runtime.settings.retention_days
+        )
+
+    runtime.registry.register(PURGE_TASK, _purge)

@@ -1,15 +1,18 @@
-"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, rotate-keys, bench …"""
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, sending, privacy, rotate-keys, bench …"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from accorria_agent import __version__
+
+if TYPE_CHECKING:
+    from accorria_agent.runtime import Runtime
 
 app = typer.Typer(
     name="accorria-agent",
@@ -27,6 +30,10 @@ sending_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sending_app, name="sending")
+privacy_app = typer.Typer(
+    help="Privacy: erase a buyer's data, purge what is older than RETENTION_DAYS.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -63,12 +70,13 @@ def serve(
     ] = True,
 ) -> None:
     """Run the production web process (webhook, health, metrics). Refuses unsafe settings."""
+    from accorria_agent.preflight import startup_problem
     from accorria_agent.settings import Settings
 
     settings = Settings(ACCORRIA_ENV="production")
-    problems = settings.problems_for_production()
-    if problems:
-        _fail(problems[0])
+    problem = startup_problem(settings)
+    if problem:
+        _fail(problem)
     import uvicorn
 
     from accorria_agent.app import create_app
@@ -77,7 +85,15 @@ def serve(
 
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
     runtime = build_runtime(settings, run_jobs=with_jobs)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
+    on_started = None
+    if with_jobs:
+        from accorria_agent.privacy.tasks import schedule_purge
+
+        async def on_started(started: Runtime) -> None:
+            await schedule_purge(started.session_factory, started.queue)
+
+    app_ = create_app(runtime, on_started=on_started)
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
 
 
 @app.command()
@@ -95,9 +111,11 @@ def worker(
 
     settings = Settings()
     if settings.accorria_env == "production":
-        problems = settings.problems_for_production()
-        if problems:
-            _fail(problems[0])
+        from accorria_agent.preflight import startup_problem
+
+        problem = startup_problem(settings)
+        if problem:
+            _fail(problem)
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
     asyncio.run(run_worker(settings, stop_after_idle=until_idle))
 
@@ -201,6 +219,38 @@ def sending_resume(
     try:
         resume(page, discard_held=discard_held)
     except SendingCommandError as error:
+        _fail(str(error))
+
+
+@privacy_app.command("delete-buyer")
+def privacy_delete_buyer(
+    page: Annotated[str, typer.Option("--page", help="The Page's id.")],
+    psid: Annotated[str, typer.Option("--psid", help="The buyer's page-scoped id on that Page.")],
+) -> None:
+    """Erase a buyer: message texts, payloads, name, PSID and raw events; counts stay. Prints the record."""
+    from accorria_agent.privacy.commands import PrivacyCommandError, delete_buyer
+    from accorria_agent.settings import Settings
+
+    try:
+        typer.echo(delete_buyer(Settings(), page, psid))
+    except PrivacyCommandError as error:
+        _fail(str(error))
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    days: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(min=1, help="Purge what is older than this many days (default RETENTION_DAYS)."),
+    ] = None,
+) -> None:
+    """Purge buyer message text and raw webhook payloads past the retention period (rows and counts stay)."""
+    from accorria_agent.privacy.commands import PrivacyCommandError, purge
+    from accorria_agent.settings import Settings
+
+    try:
+        typer.echo(purge(Settings(), days))
+    except PrivacyCommandError as error:
         _fail(str(error))
 
 
