@@ -15,8 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.accounts.audit_routes import router as audit_router
 from accorria_agent.accounts.routes import router as accounts_router
-from accorria_agent.audit.routes import router as audit_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
 from accorria_agent.http_hardening import HardeningMiddleware, HardeningPolicy, validation_error_handler
