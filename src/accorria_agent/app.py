@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.accounts.audit_routes import router as audit_router
 from accorria_agent.accounts.routes import router as accounts_router
-from accorria_agent.audit.routes import router as audit_router
+from accorria_agent.dashboard.live_routes import router as live_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
+from accorria_agent.http_hardening import HardeningMiddleware, HardeningPolicy, validation_error_handler
 from accorria_agent.listings.routes import api as listings_api
 from accorria_agent.listings.routes import pages as listings_pages
-from accorria_agent.live.routes import router as live_router
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
+from accorria_agent.pages.routes import router as pages_router
+from accorria_agent.privacy.routes import router as privacy_router
 from accorria_agent.runtime import Runtime
 
 
@@ -51,9 +56,23 @@ def create_app(
             if manage_runtime:
                 await runtime.stop()
 
-    app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan)
+    settings = runtime.settings
+    production = settings.accorria_env == "production"
+    # The API's map is for developers: in production nobody gets it (docs/security.md).
+    docs: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None} if production else {}
+    app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan, **docs)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(
+        HardeningMiddleware,
+        policy=HardeningPolicy(
+            webhook_max_body_bytes=settings.webhook_max_body_bytes,
+            api_max_body_bytes=settings.api_max_body_bytes,
+            max_body_bytes=settings.max_body_bytes,
+            production=production,
+            upload_max_body_bytes=settings.photo_max_bytes + 64 * 1024,
+        ),
+    )
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
@@ -62,6 +81,8 @@ def create_app(
     app.include_router(live_router)
     app.include_router(accounts_router)
     app.include_router(audit_router)
+    app.include_router(pages_router)
+    app.include_router(privacy_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:
@@ -74,10 +95,21 @@ def create_app(
         return JSONResponse({"status": "ok", "version": __version__})
 
     @app.get("/metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; in production only with ``Authorization: Bearer <METRICS_TOKEN>``."""
+        if production and not _metrics_authorised(request, settings.metrics_token.get_secret_value()):
+            # Without a configured token the endpoint does not exist in production.
+            return JSONResponse({"detail": "not found", "code": "not_found"}, status_code=404)
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _metrics_authorised(request: Request, token: str) -> bool:
+    if not token:
+        return False
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -92,3 +124,4 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -21,6 +21,7 @@ class TokenCipher:
         if not parts:
             raise TokenCipherError("ENCRYPTION_KEY is empty")
         try:
+            self._newest = Fernet(parts[0].encode())
             self._fernet = MultiFernet([Fernet(part.encode()) for part in parts])
         except (ValueError, TypeError) as error:
             raise TokenCipherError(
@@ -39,6 +40,14 @@ class TokenCipher:
             return self._fernet.decrypt(token.encode()).decode()
         except InvalidToken as error:
             raise TokenCipherError("token cannot be decrypted with the configured keys") from error
+
+    def is_current(self, token: str) -> bool:
+        """Whether ``token`` is already encrypted with the newest key (``rotate-keys`` skips it)."""
+        try:
+            self._newest.decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
 
     def rotate(self, token: str) -> str:
         """Re-encrypt ``token`` with the first (newest) key."""

@@ -34,6 +34,7 @@ from accorria_agent.settings import Settings
 
 DEMO_PAGE_ID = "104560000000001"
 DEMO_PAGE_NAME = "Accorria Demo Motors"
+DEMO_EXTRA_PAGES = (("Demo Lot North", "104560000000002"), ("Demo Lot South", "104560000000003"))
 
 
 class DemoError(Exception):
@@ -159,7 +160,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     """Prepare the database, print the URLs, and serve agent + simulator until interrupted."""
     import uvicorn
 
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.messenger.page_setup import m_me_link
     from accorria_agent.runtime import Runtime, build_runtime
     from accorria_agent.sellers.service import configure_active_pages
@@ -185,6 +186,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         FACEBOOK_APP_SECRET=demo.app_secret,
         FACEBOOK_VERIFY_TOKEN=demo.verify_token,
         FACEBOOK_GRAPH_URL=f"{base}/graph",
+        FACEBOOK_LOGIN_URL=f"{base}/simulator/oauth/dialog",
         ENCRYPTION_KEY=demo.encryption_key,
         JWT_SECRET=demo.jwt_secret,
         OPENAI_API_KEY=os.environ.get("OPENAI_API_KEY", ""),
@@ -197,7 +199,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         SMTP_STARTTLS="off",
         PUBLIC_BASE_URL=base,
     )
-    configure_logging(settings.log_level, json_output=False)
+    configure_logging(settings.log_level, json_output=False, secrets=settings_secrets(settings))
     upgrade(settings.effective_database_url)
     listing_id = asyncio.run(
         seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None)
@@ -218,9 +220,13 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         httpx.AsyncClient(timeout=30.0),
     )
 
+    # The simulated Facebook user manages two more Pages, to connect through the Login dialog.
+    for name, page_id in DEMO_EXTRA_PAGES:
+        simulator.state.add_page(name, page_id)
+
     async def configure_demo_page(started: Runtime) -> None:
         await asyncio.sleep(0.5)  # let uvicorn start listening: the simulator's Graph API is this server
-        await configure_active_pages(started)
+        await configure_active_pages(started.session_factory, started.cipher, started.graph)
 
     app = create_app(runtime, on_started=configure_demo_page)
     app.include_router(simulator.graph_router, prefix="/graph")

@@ -15,6 +15,8 @@ from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
+from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -38,6 +40,10 @@ __all__ = [
     "Message",
     "MessengerSettings",
     "MessengerTenant",
+    "OAuthState",
+    "PageConnection",
+    "PendingPageGrant",
+    "PrivacyRequest",
     "Seller",
     "SellerNotification",
     "WebhookDelivery",

@@ -14,20 +14,24 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from accorria_agent.conversations import tasks as conversation_tasks
 from accorria_agent.conversations.composer import ReplyComposer
+from accorria_agent.conversations.context import ConversationDeps, HandlerContext
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
+from accorria_agent.jobs.periodic import PeriodicJob, PeriodicScheduler
 from accorria_agent.live import bus as live_bus
 from accorria_agent.mail.interface import InMemoryMailer, Mailer
 from accorria_agent.mail.smtp import mailer_from_settings
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
-from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
+from accorria_agent.messenger.intake import JobTables, WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
+from accorria_agent.sending import tasks as sending_tasks
+from accorria_agent.sending.delivery import OutboundDelivery
 from accorria_agent.settings import Settings
 
 
@@ -49,15 +53,34 @@ class Runtime:
     run_jobs: bool = True
     # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
     mailer: Mailer = field(default_factory=InMemoryMailer)
+    periodic: PeriodicScheduler | None = None
+
+    @property
+    def conversation_deps(self) -> ConversationDeps:
+        """What the conversation job uses, read from this runtime now (tests swap parts of it)."""
+        return ConversationDeps(
+            session_factory=self.session_factory,
+            queue=self.queue,
+            sender=self.delivery,
+            composer=self.composer,
+            clock=self.clock,
+            default_timezone=self.settings.default_timezone,
+            human_like_delays=self.settings.human_like_delays,
+            handlers=HandlerContext(facebook_app_id=self.settings.facebook_app_id),
+        )
 
     async def start(self) -> None:
         await self.intake.start()
         if self.run_jobs:
             await self.queue.start()
+            if self.periodic is not None:
+                await self.periodic.start()
 
     async def stop(self) -> None:
         await self.intake.stop()
         if self.run_jobs:
+            if self.periodic is not None:
+                await self.periodic.stop()
             await self.queue.stop()
         await self.http.aclose()
         await live_bus.close(self.engine)
@@ -77,7 +100,12 @@ def build_runtime(
     factory = create_session_factory(engine)
     registry = TaskRegistry()
     queue = job_queue_for(settings, factory, registry)
-    intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
+    intake = WebhookIntake(
+        engine,
+        queue,
+        quiet_period_seconds=settings.reply_quiet_period_seconds,
+        job_tables=_job_tables(queue),
+    )
     http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
     graph = GraphClient(
         settings.graph_base_url,
@@ -124,6 +152,7 @@ def build_runtime(
         ),
     )
     _register_tasks(runtime)
+    _register_periodic(runtime)
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
     if phraser_metrics is not None:
         from accorria_agent.metrics import PhraserCollector
@@ -139,6 +168,17 @@ def _rate_limiter(settings: Settings) -> RateLimiter:
     from redis.asyncio import Redis
 
     return RedisRateLimiter(Redis.from_url(settings.redis_url))
+
+
+def _job_tables(queue: JobQueue) -> JobTables:
+    """Tell the intake which queue table its fast path may write (the root knows the concrete queue)."""
+    if isinstance(queue, EmbeddedJobQueue):
+        return JobTables(embedded=True)
+    from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
+
+    if isinstance(queue, ProcrastinateJobQueue):
+        return JobTables(procrastinate_queue=queue.queue_name, job_arrays=queue.defer_arrays)
+    return JobTables()
 
 
 def job_queue_for(
@@ -174,19 +214,45 @@ def default_composer(settings: Settings) -> ReplyComposer:
 
 
 def _register_tasks(runtime: Runtime) -> None:
+    """Each domain registers its own jobs; the conversation job reads its dependencies per run."""
     from accorria_agent.accounts.emails import SEND_ACCOUNT_MAIL_TASK
     from accorria_agent.accounts.tasks import send_outbox_mail
-    from accorria_agent.conversations.pipeline import process_conversation
 
-    async def _process(args: dict[str, Any]) -> None:
-        await process_conversation(runtime, args)
-
-    async def _deliver(args: dict[str, Any]) -> None:
-        await runtime.delivery.deliver(int(args["tenant_id"]), [int(m) for m in args["message_ids"]])
+    conversation_tasks.register(runtime.registry, lambda: runtime.conversation_deps)
+    sending_tasks.register(runtime.registry, runtime.delivery)
 
     async def _send_account_mail(args: dict[str, Any]) -> None:
         await send_outbox_mail(runtime.session_factory, runtime.mailer, args)
 
     runtime.registry.register(SEND_ACCOUNT_MAIL_TASK, _send_account_mail)
-    runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
-    runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
+
+
+def _register_periodic(runtime: Runtime) -> None:
+    """Token health every ``TOKEN_HEALTH_INTERVAL_SECONDS`` (0 disables it)."""
+    from accorria_agent.pages.tasks import TOKEN_HEALTH_TASK, check_token_health
+
+    async def _token_health(_args: dict[str, Any]) -> None:
+        await check_token_health(
+            runtime.session_factory,
+            runtime.graph,
+            runtime.cipher,
+            runtime.settings,
+            runtime.clock,
+            runtime.mailer,
+        )
+
+    runtime.registry.register(TOKEN_HEALTH_TASK, _token_health)
+    runtime.periodic = PeriodicScheduler(
+        runtime.queue,
+        runtime.session_factory,
+        [PeriodicJob(TOKEN_HEALTH_TASK, runtime.settings.token_health_interval_seconds)],
+    )
+
+    from accorria_agent.privacy.tasks import PURGE_TASK, purge_and_reschedule
+
+    async def _purge(_args: dict[str, Any]) -> None:
+        await purge_and_reschedule(
+            runtime.session_factory, runtime.queue, runtime.clock, runtime.settings.retention_days
+        )
+
+    runtime.registry.register(PURGE_TASK, _purge)

@@ -7,6 +7,8 @@ every missing or placeholder secret so that the process refuses to start with on
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +40,29 @@ KNOWN_PLACEHOLDERS = frozenset(
 
 DEFAULT_DATA_DIR = Path("./data")
 
+# Secrets checked for strength in production: (minimum length, minimum estimated entropy in bits).
+# Meta's app secrets are 32 hex characters (~115 bits by this estimate); a JWT key must resist offline
+# guessing from any issued token.
+SECRET_STRENGTH: dict[str, tuple[int, float]] = {
+    "FACEBOOK_APP_SECRET": (16, 60.0),
+    "FACEBOOK_VERIFY_TOKEN": (16, 50.0),
+    "JWT_SECRET": (32, 100.0),
+    "METRICS_TOKEN": (24, 80.0),
+}
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """A cheap upper estimate of a secret's entropy: length times the Shannon entropy of its characters.
+
+    It cannot see structure (``"abcabcabc…"`` scores well), but it refuses short, repetitive and
+    single-character secrets, which is what hand-typed placeholders look like.
+    """
+    if not value:
+        return 0.0
+    total = len(value)
+    per_char = -sum((n / total) * math.log2(n / total) for n in Counter(value).values())
+    return per_char * total
+
 
 class Settings(BaseSettings):
     """Every setting of the service. Secrets are ``SecretStr`` so they never print by accident."""
@@ -57,6 +82,23 @@ class Settings(BaseSettings):
     facebook_graph_timeout_seconds: float = Field(
         default=10.0, gt=0, le=120, alias="FACEBOOK_GRAPH_TIMEOUT_SECONDS"
     )
+
+    # Facebook Login (connecting Pages): the dialog ("{version}" is replaced by FACEBOOK_GRAPH_VERSION; the
+    # demo points it at the simulator's dialog), the callback URL registered in the app (default: this
+    # server's /connect/facebook/callback as the request saw it), and how long a state stays valid.
+    facebook_login_url: str = Field(
+        default="https://www.facebook.com/{version}/dialog/oauth", alias="FACEBOOK_LOGIN_URL"
+    )
+    facebook_oauth_redirect_url: str = Field(default="", alias="FACEBOOK_OAUTH_REDIRECT_URL")
+    facebook_oauth_state_ttl_seconds: int = Field(
+        default=600, ge=60, le=3600, alias="FACEBOOK_OAUTH_STATE_TTL_SECONDS"
+    )
+    # Token health: how often every Page token is checked with debug_token, and how many days before
+    # its expiry a Page goes needs_reauth (so the seller reconnects before replies stop).
+    token_health_interval_seconds: float = Field(
+        default=6 * 3600, ge=0, alias="TOKEN_HEALTH_INTERVAL_SECONDS"
+    )
+    token_expiry_warning_days: int = Field(default=7, ge=0, le=60, alias="TOKEN_EXPIRY_WARNING_DAYS")
 
     database_url: str = Field(default="", alias="DATABASE_URL")
     redis_url: str = Field(default="", alias="REDIS_URL")
@@ -106,6 +148,15 @@ class Settings(BaseSettings):
             return self.session_cookie_secure
         return self.accorria_env == "production"
 
+    # Privacy and hardening (docs/security.md).
+    # Buyer message text and raw webhook payloads older than this are purged (rows and counts stay).
+    retention_days: int = Field(default=90, ge=1, le=3650, alias="RETENTION_DAYS")
+    # In production /metrics answers only ``Authorization: Bearer <METRICS_TOKEN>`` (404 when unset).
+    metrics_token: SecretStr = Field(default=SecretStr(""), alias="METRICS_TOKEN")
+    # Body limits, enforced before a handler parses anything (the webhook has WEBHOOK_MAX_BODY_BYTES).
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, alias="API_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
+
     @property
     def effective_database_url(self) -> str:
         """``DATABASE_URL``, or the embedded SQLite file under the data directory."""
@@ -134,8 +185,27 @@ class Settings(BaseSettings):
             if raw.strip().lower() in KNOWN_PLACEHOLDERS:
                 state = "missing" if not raw.strip() else "a known placeholder"
                 problems.append(f"{name} is {state}; set it in the environment")
-        if self.jwt_secret.get_secret_value() and len(self.jwt_secret.get_secret_value()) < 32:
-            problems.append("JWT_SECRET is too short; use at least 32 random characters")
+        problems.extend(self._weak_secrets())
+        return problems
+
+    def _weak_secrets(self) -> list[str]:
+        """Secrets that are set but too short or too repetitive to be random (``FACEBOOK_APP_SECRET=a``)."""
+        values = {
+            "FACEBOOK_APP_SECRET": self.facebook_app_secret,
+            "FACEBOOK_VERIFY_TOKEN": self.facebook_verify_token,
+            "JWT_SECRET": self.jwt_secret,
+            "METRICS_TOKEN": self.metrics_token,
+        }
+        problems = []
+        for name, secret in values.items():
+            raw = secret.get_secret_value()
+            if raw.strip().lower() in KNOWN_PLACEHOLDERS:
+                continue  # missing (optional METRICS_TOKEN) or already reported as a placeholder
+            min_length, min_bits = SECRET_STRENGTH[name]
+            if len(raw) < min_length:
+                problems.append(f"{name} is too short; use at least {min_length} random characters")
+            elif estimated_entropy_bits(raw) < min_bits:
+                problems.append(f"{name} is too weak (repetitive or guessable); use a random value")
         return problems
 
 

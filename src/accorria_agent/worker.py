@@ -26,6 +26,10 @@ async def run_worker(settings: Settings, *, stop_after_idle: bool = False) -> No
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await runtime.start()
+    if not stop_after_idle:  # a batch run must not leave a purge behind for the next process
+        from accorria_agent.privacy.tasks import schedule_purge
+
+        await schedule_purge(runtime.session_factory, runtime.queue)
     log.info("worker_started")
     try:
         if stop_after_idle:

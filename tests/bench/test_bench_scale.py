@@ -123,7 +123,9 @@ async def test_a_turn_on_a_seeded_store_reads_through_indexes_only(
             for inbound in events:
                 assert inbound.page_id == page_id
             await runtime.intake.store(obj, "{}", events)
-            outcome = await process_conversation(runtime, {"page_id": page_id, "buyer_psid": psid})
+            outcome = await process_conversation(
+                runtime.conversation_deps, {"page_id": page_id, "buyer_psid": psid}
+            )
             assert outcome.outbound_ids
     finally:
         await runtime.stop()

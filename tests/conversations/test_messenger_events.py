@@ -310,7 +310,7 @@ async def test_a_reply_left_pending_by_a_dead_worker_is_requeued_not_lost(
             await session.flush()
             orphan_id = orphan.id
         # The job's retry after the crash finds no new event, but finds the orphan.
-        await process_conversation(h.runtime, {"page_id": PAGE_ID, "buyer_psid": "1500"})
+        await process_conversation(h.runtime.conversation_deps, {"page_id": PAGE_ID, "buyer_psid": "1500"})
         async with h.runtime.session_factory() as session:
             stored = await session.get(Message, orphan_id)
         assert stored is not None and stored.status == "queued"

@@ -15,6 +15,7 @@ class RecordedCall:
     path: str
     params: dict[str, str]
     body: dict[str, Any]
+    authorization: str = ""
 
 
 @dataclass
@@ -32,7 +33,11 @@ class FakeGraph:
 
     def _handle(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content or b"{}")
-        self.calls.append(RecordedCall(request.url.path, dict(request.url.params), body))
+        self.calls.append(
+            RecordedCall(
+                request.url.path, dict(request.url.params), body, request.headers.get("authorization", "")
+            )
+        )
         if self.scripted:
             status, answer, headers = self.scripted.pop(0)
             return httpx.Response(status, json=answer, headers=headers)

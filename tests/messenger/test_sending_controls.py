@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from accorria_agent.db.engine import create_engine, create_session_factory, transaction
-from accorria_agent.messenger import controls
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import SellerNotification
+from accorria_agent.sending import controls
 from accorria_agent.settings import Settings
 from tests.helpers import PAGE_ID, PAGE_TOKEN
 from tests.sim_harness import SimHarness, sim_harness

@@ -59,7 +59,7 @@ async def test_bad_deliveries_are_refused_and_store_nothing(
         not_object = await h.post_signed(b"[1, 2, 3]")
         assert not_object.status_code == 400
         oversized = await h.post_signed(b'{"object": "page", "x": "' + b"a" * 300_000 + b'"}')
-        assert oversized.status_code == 400
+        assert oversized.status_code == 413  # refused by the body limit before it is read
         await h.idle()
         assert await _count(h, WebhookDelivery) == 0
         assert await _count(h, EventLog) == 0
@@ -118,7 +118,9 @@ async def test_a_buyer_message_gets_a_reply_naming_the_listing(
         assert "automated" in sent[0]["message"]["text"].lower()
         call = next(c for c in graph.calls if "message" in c.body)
         assert call.path == "/v23.0/me/messages"
-        assert call.params["access_token"] == "page-token-abc"
+        # The token rides in the Authorization header, never in the (logged) URL.
+        assert "access_token" not in call.params
+        assert call.authorization == "Bearer page-token-abc"
         assert len(call.params["appsecret_proof"]) == 64
         async with h.runtime.session_factory() as session:
             outbound = (

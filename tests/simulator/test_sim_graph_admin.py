@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import httpx
 
 from accorria_agent.simulator import PAGE_INBOX_APP_ID, Simulator
+from accorria_agent.simulator.oauth_dialog import authorize
 
 from .helpers import APP_ID, APP_SECRET, PAGE_ID, PAGE_TOKEN, Recorder, V, graph_error, send_api
 
@@ -114,7 +117,7 @@ async def test_subscribed_apps(client: httpx.AsyncClient) -> None:
     }
 
 
-async def test_oauth_exchange_and_debug_token(client: httpx.AsyncClient) -> None:
+async def test_oauth_exchange_and_debug_token(sim: Simulator, client: httpx.AsyncClient) -> None:
     app_creds = {"client_id": APP_ID, "client_secret": APP_SECRET}
     app_token = (
         await client.get(f"{G}/oauth/access_token", params={**app_creds, "grant_type": "client_credentials"})
@@ -127,9 +130,35 @@ async def test_oauth_exchange_and_debug_token(client: httpx.AsyncClient) -> None
         )
     ).json()
     assert exchanged["token_type"] == "bearer" and exchanged["access_token"] != PAGE_TOKEN
+    # A code exists only once the dialog issued it, is bound to its redirect_uri and single-use.
+    redirect = authorize(sim, state="s", redirect_uri="https://x/cb", pages=[PAGE_ID], granted_scopes=["a"])
+    code = parse_qs(urlsplit(redirect).query)["code"][0]
+    wrong_uri = await client.get(
+        f"{G}/oauth/access_token", params={**app_creds, "code": code, "redirect_uri": "https://evil/cb"}
+    )
+    assert graph_error(wrong_uri)["error_subcode"] == 36008
+    short = (
+        await client.get(
+            f"{G}/oauth/access_token", params={**app_creds, "code": code, "redirect_uri": "https://x/cb"}
+        )
+    ).json()
+    assert 0 < short["expires_in"] <= 3 * 3600
+    reused = await client.get(
+        f"{G}/oauth/access_token", params={**app_creds, "code": code, "redirect_uri": "https://x/cb"}
+    )
+    assert graph_error(reused)["error_subcode"] == 36009
+    unknown = await client.get(
+        f"{G}/oauth/access_token", params={**app_creds, "code": "abc", "redirect_uri": "https://x/cb"}
+    )
+    assert graph_error(unknown)["code"] == 100
     user = (
         await client.get(
-            f"{G}/oauth/access_token", params={**app_creds, "code": "abc", "redirect_uri": "https://x"}
+            f"{G}/oauth/access_token",
+            params={
+                **app_creds,
+                "grant_type": "fb_exchange_token",
+                "fb_exchange_token": short["access_token"],
+            },
         )
     ).json()
     assert user["expires_in"] > 50 * 86400

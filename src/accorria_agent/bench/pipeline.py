@@ -18,44 +18,30 @@ import tempfile
 import time
 from typing import Any
 
-import httpx
-from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from accorria_agent.bench.fault_support import message_body
-from accorria_agent.bench.loadgen import LoadResult, build_request, run_closed_loop, run_open_loop
-from accorria_agent.bench.webhook import APP_SECRET, HOST, _reset_postgres, _server
+from accorria_agent.bench.harness import (
+    GRAPH_FACTORY,
+    HOST,
+    bench_env,
+    message_request,
+    percentile,
+    received_sends,
+    reset_postgres,
+    server,
+)
+from accorria_agent.bench.loadgen import LoadResult, run_closed_loop, run_open_loop
 from accorria_agent.bench.webhook_server import BENCH_PAGE_ID, seed_bench_tenant
 from accorria_agent.db.migrate import upgrade
-from accorria_agent.messenger.signature import sign
 from accorria_agent.settings import Settings
-
-GRAPH_FACTORY = "accorria_agent.bench.webhook_server:graph_app"
-
-
-def _env(data_dir: str, database_url: str | None, graph_port: int) -> dict[str, str]:
-    return {
-        "FACEBOOK_APP_SECRET": APP_SECRET,
-        "FACEBOOK_APP_ID": "bench-app",
-        "FACEBOOK_VERIFY_TOKEN": "bench-verify",
-        "ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "JWT_SECRET": "j" * 40,
-        "ACCORRIA_DATA_DIR": data_dir,
-        "DATABASE_URL": database_url or "",
-        "FACEBOOK_GRAPH_URL": f"http://{HOST}:{graph_port}",
-        "REPLY_QUIET_PERIOD_SECONDS": "0",
-        "HUMAN_LIKE_DELAYS": "false",
-        "LOG_LEVEL": "WARNING",
-        "ACCORRIA_ENV": "development",
-    }
 
 
 def _prepare(env: dict[str, str]) -> None:
     settings = Settings.model_validate(env)
     if env["DATABASE_URL"]:
-        _reset_postgres(settings.effective_database_url)
+        reset_postgres(settings.effective_database_url)
     upgrade(settings.effective_database_url)
     asyncio.run(seed_bench_tenant(settings))
 
@@ -71,38 +57,17 @@ def _messages(port: int, count: int, tag: str) -> tuple[list[bytes], list[str]]:
     return requests, psids
 
 
-def message_request(port: int, page_id: str, psid: str, mid: str, text: str, timestamp_ms: int) -> bytes:
-    """One signed webhook delivery of a buyer's text message to ``page_id``, as raw HTTP/1.1 bytes."""
-    body = message_body(page_id, psid, mid, text, timestamp_ms)
-    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, APP_SECRET)}
-    return build_request(HOST, port, "/webhook", body, headers)
-
-
-def _received(graph_port: int) -> list[list[Any]]:
-    data: list[list[Any]] = httpx.get(f"http://{HOST}:{graph_port}/_received", timeout=10).json()
-    return data
-
-
 def _wait_for(graph_port: int, count: int, timeout: float, console: Console) -> list[list[Any]]:
     deadline = time.monotonic() + timeout
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("replies", total=count)
         while time.monotonic() < deadline:
-            got = _received(graph_port)
+            got = received_sends(graph_port)
             progress.update(task, completed=len(got))
             if len(got) >= count:
                 return got
             time.sleep(0.25)
-    return _received(graph_port)
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return (
-        ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-        if ordered
-        else float("nan")
-    )
+    return received_sends(graph_port)
 
 
 def run_e2e(
@@ -114,14 +79,14 @@ def run_e2e(
     """Webhook → Send API latency at ``rate`` messages/s for ``seconds``."""
     console = console or Console()
     count = int(rate * seconds)
-    with tempfile.TemporaryDirectory(prefix="accorria-e2e-") as data_dir, _server(GRAPH_FACTORY, {}) as gport:
-        env = _env(data_dir, database_url, gport)
+    with tempfile.TemporaryDirectory(prefix="accorria-e2e-") as data_dir, server(GRAPH_FACTORY, {}) as gport:
+        env = bench_env(data_dir, database_url, gport)
         _prepare(env)
         backend = "postgresql" if database_url else "sqlite"
         console.print(f"[bold]bench e2e[/] backend={backend} rate={rate:.0f}/s messages={count}")
         procs: list[subprocess.Popen[bytes]] = []
         agent_env = {**env, "BENCH_RUN_JOBS": "0" if database_url else "1"}
-        with _server("accorria_agent.bench.webhook_server:agent_app", agent_env) as port:
+        with server("accorria_agent.bench.webhook_server:agent_app", agent_env) as port:
             if database_url:
                 procs.append(
                     subprocess.Popen(
@@ -162,9 +127,9 @@ def _report_e2e(
     table.add_row(
         "webhook → Send API call",
         str(len(latencies)),
-        f"{_pct(latencies, 50) * 1000:.1f}",
-        f"{_pct(latencies, 95) * 1000:.1f}",
-        f"{_pct(latencies, 99) * 1000:.1f}",
+        f"{percentile(latencies, 50) * 1000:.1f}",
+        f"{percentile(latencies, 95) * 1000:.1f}",
+        f"{percentile(latencies, 99) * 1000:.1f}",
     )
     console.print(table)
     console.print(f"replies received: {len(latencies)}/{count}; goal p95 < 100 ms")
@@ -173,9 +138,9 @@ def _report_e2e(
         "rate": rate,
         "replies": len(latencies),
         "messages": count,
-        "p50_ms": _pct(latencies, 50) * 1000,
-        "p95_ms": _pct(latencies, 95) * 1000,
-        "p99_ms": _pct(latencies, 99) * 1000,
+        "p50_ms": percentile(latencies, 50) * 1000,
+        "p95_ms": percentile(latencies, 95) * 1000,
+        "p99_ms": percentile(latencies, 99) * 1000,
         "answer_p99_ms": answers.percentile(99) * 1000,
     }
 
@@ -187,11 +152,11 @@ def run_workers(database_url: str, messages: int = 2000, console: Console | None
     for workers in (1, 2):
         with (
             tempfile.TemporaryDirectory(prefix="accorria-workers-") as data_dir,
-            _server(GRAPH_FACTORY, {}) as gport,
+            server(GRAPH_FACTORY, {}) as gport,
         ):
-            env = _env(data_dir, database_url, gport)
+            env = bench_env(data_dir, database_url, gport)
             _prepare(env)
-            with _server(
+            with server(
                 "accorria_agent.bench.webhook_server:agent_app", {**env, "BENCH_RUN_JOBS": "0"}
             ) as port:
                 requests, _ = _messages(port, messages, f"w{workers}_")

@@ -13,13 +13,10 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,68 +24,12 @@ from cryptography.fernet import Fernet
 from rich.console import Console
 from rich.table import Table
 
+from accorria_agent.bench.harness import APP_SECRET, HOST, reset_postgres, server
 from accorria_agent.bench.loadgen import LoadResult, build_request, run_closed_loop, run_open_loop
 from accorria_agent.bench.webhook_server import BENCH_PAGE_ID, seed_bench_tenant
 from accorria_agent.db.migrate import upgrade
 from accorria_agent.messenger.signature import sign
 from accorria_agent.settings import Settings
-
-APP_SECRET = "bench-app-secret-0123456789abcdef"
-HOST = "127.0.0.1"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def _server(factory: str, env: dict[str, str]) -> Iterator[int]:
-    with _server_process(factory, env) as (port, _process):
-        yield port
-
-
-@contextmanager
-def _server_process(factory: str, env: dict[str, str]) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """Like ``_server``, also yielding the process (benchmarks that read its memory need its pid)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env={**os.environ, **env},
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{factory} exited with {process.returncode}")
-            try:
-                with socket.create_connection((HOST, port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(f"{factory} did not start")
-        yield port, process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def _requests(port: int, count: int, tag: str) -> list[bytes]:
@@ -142,7 +83,7 @@ class Phase:
 def _measure(
     factory: str, env: dict[str, str], requests: int, concurrency: int, rate: float | None, tag: str
 ) -> tuple[LoadResult, LoadResult | None]:
-    with _server(factory, env) as port:
+    with server(factory, env) as port:
         warm = _requests(port, min(500, requests // 4), f"{tag}w")
         asyncio.run(run_closed_loop(HOST, port, warm, concurrency))
         closed = asyncio.run(run_closed_loop(HOST, port, _requests(port, requests, f"{tag}c"), concurrency))
@@ -209,7 +150,7 @@ def run(
         backend = "postgresql" if database_url else "sqlite"
         settings = Settings.model_validate(env)
         if database_url:
-            _reset_postgres(settings.effective_database_url)
+            reset_postgres(settings.effective_database_url)
         upgrade(settings.effective_database_url)
         asyncio.run(seed_bench_tenant(settings))
         console.print(
@@ -221,7 +162,7 @@ def run(
         web_closed, web_open = _measure(
             agent, {**env, "BENCH_RUN_JOBS": "0"}, requests, concurrency, half, "web"
         )
-        with _server("accorria_agent.bench.webhook_server:graph_app", env) as graph_port:
+        with server("accorria_agent.bench.webhook_server:graph_app", env) as graph_port:
             processed, drain_seconds = _drain_with_worker(
                 {**env, "FACEBOOK_GRAPH_URL": f"http://{HOST}:{graph_port}"}
             )
@@ -272,17 +213,3 @@ def run(
     }
 
 
-def _reset_postgres(url: str) -> None:
-    """Start the PostgreSQL benchmark from an empty schema (the bench database is its own)."""
-    from sqlalchemy import text
-
-    from accorria_agent.db.engine import create_engine
-
-    async def reset() -> None:
-        engine = create_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        await engine.dispose()
-
-    asyncio.run(reset())

@@ -11,20 +11,19 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput
+from accorria_agent.conversations.context import HandlerContext
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.live.bus import announce
 from accorria_agent.messenger.models import EventLog
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
-
-if TYPE_CHECKING:
-    from accorria_agent.runtime import Runtime
 
 # Meta's "like" (thumbs up) arrives as this sticker with no text.
 LIKE_STICKER_ID = 369239263222822
@@ -40,7 +39,9 @@ class ApplyResult:
     graph_actions: tuple[str, ...] = ()
 
 
-Handler = Callable[[AsyncSession, "Runtime", MessengerTenant, Conversation, EventLog], Awaitable[ApplyResult]]
+Handler = Callable[
+    [AsyncSession, HandlerContext, MessengerTenant, Conversation, EventLog], Awaitable[ApplyResult]
+]
 
 
 def _ts(event: EventLog) -> datetime:
@@ -61,7 +62,7 @@ def _touch_window(conversation: Conversation, at: datetime) -> None:
 
 async def apply_event(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -70,7 +71,7 @@ async def apply_event(
     handler = _HANDLERS.get(event.kind)
     if handler is None:
         return ApplyResult(outcome=f"recorded: {event.kind}")
-    result = await handler(session, runtime, tenant, conversation, event)
+    result = await handler(session, context, tenant, conversation, event)
     await announce(session, tenant.seller_id, "message", conversation.id)  # dashboards refetch the thread
     return result
 
@@ -102,7 +103,7 @@ async def _attach_listing(
 
 async def _on_message(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -165,7 +166,7 @@ async def _on_message(
 
 async def _on_echo(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -174,7 +175,7 @@ async def _on_echo(
     mid = str(raw.get("mid") or "")[:255] or None
     app_id = str(raw.get("app_id") or "")
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), str) else None
-    if app_id and app_id == runtime.settings.facebook_app_id:
+    if app_id and app_id == context.facebook_app_id:
         # Our own message coming back: reconcile the outbound intent (never reply to it).
         message = await repo.message_by_outbound_key(session, tenant.id, metadata) if metadata else None
         if message is None and mid:
@@ -205,10 +206,9 @@ async def _on_echo(
         )
     )
     conversation.last_seller_message_at = _ts(event)
-    if conversation.mode != "paused":
-        conversation.mode = "paused"
-        conversation.paused_reason = "seller replied from the Page Inbox"
-        conversation.paused_at = _ts(event)
+    if modes.apply(
+        conversation, modes.Transition.TAKE_OVER, at=_ts(event), reason="seller replied from the Page Inbox"
+    ):
         await notify_seller(
             session,
             tenant.id,
@@ -221,7 +221,7 @@ async def _on_echo(
 
 async def _on_postback(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -258,7 +258,7 @@ async def _on_postback(
 
 async def _on_referral(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -272,7 +272,7 @@ async def _on_referral(
 
 async def _on_status(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -300,7 +300,7 @@ async def _message_referenced(
 
 async def _on_reaction(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -322,7 +322,7 @@ async def _on_reaction(
 
 async def _on_edit(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
@@ -341,51 +341,34 @@ async def _on_edit(
 
 async def _on_handover(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,
 ) -> ApplyResult:
-    ours = runtime.settings.facebook_app_id
+    ours = context.facebook_app_id
     raw = _dict(event.payload.get(event.kind))
     at = _ts(event)
     if event.kind == "pass_thread_control":
         if str(raw.get("new_owner_app_id") or "") == ours:
-            _resume(conversation)
+            modes.apply(conversation, modes.Transition.RESUME, at=at)
             return ApplyResult(outcome="handover: thread passed to us, bot resumed")
-        _pause(conversation, "thread passed to another app", at)
+        modes.apply(conversation, modes.Transition.PAUSE, at=at, reason="thread passed to another app")
         return ApplyResult(outcome="handover: thread passed away, bot paused")
     if event.kind == "take_thread_control":
         if str(raw.get("previous_owner_app_id") or "") == ours or not raw.get("previous_owner_app_id"):
-            _pause(conversation, "the Page Inbox took the thread", at)
+            modes.apply(conversation, modes.Transition.PAUSE, at=at, reason="the Page Inbox took the thread")
             return ApplyResult(outcome="handover: thread taken from us, bot paused")
         return ApplyResult(outcome="handover: take recorded")
     # request_thread_control: a human asks for the thread; we always yield to humans.
-    _pause(conversation, "the Page Inbox asked for the thread", at)
+    modes.apply(conversation, modes.Transition.PAUSE, at=at, reason="the Page Inbox asked for the thread")
     await notify_seller(session, tenant.id, conversation.id, "paused", "Thread handed to the Page Inbox.")
     return ApplyResult(outcome="handover: yielded to the requester", graph_actions=("pass_thread_control",))
 
 
-def _pause(conversation: Conversation, reason: str, at: datetime) -> None:
-    conversation.mode = "paused"
-    conversation.paused_reason = reason[:200]
-    conversation.paused_at = at
-
-
-def _resume(conversation: Conversation) -> None:
-    conversation.mode = "bot"
-    conversation.paused_reason = None
-    conversation.paused_at = None
-    # The buyer may have talked to a person meanwhile: say again that this is an assistant.
-    conversation.disclosed_at = None
-    # A strategy that had handed off would otherwise hand the buyer straight back.
-    if conversation.negotiation_state and conversation.negotiation_state.get("handed_off"):
-        conversation.negotiation_state = {**conversation.negotiation_state, "handed_off": False}
-
-
 async def _recorded(
     session: AsyncSession,
-    runtime: Runtime,
+    context: HandlerContext,
     tenant: MessengerTenant,
     conversation: Conversation,
     event: EventLog,

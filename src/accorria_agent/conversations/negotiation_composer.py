@@ -20,7 +20,7 @@ import structlog
 
 from accorria_agent.conversations.composer import BuyerInput, Draft, TurnContext, TurnResult
 from accorria_agent.negotiation.guard import check_reply
-from accorria_agent.negotiation.llm import Phraser, TemplatePhraser
+from accorria_agent.negotiation.phrasing import Phraser, TemplatePhraser
 from accorria_agent.negotiation.replies import render_template
 from accorria_agent.negotiation.schemas import (
     ActionKind,

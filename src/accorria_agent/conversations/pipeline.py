@@ -19,14 +19,14 @@ import structlog
 from sqlalchemy import update
 
 from accorria_agent.audit import service as audit
+from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput, TurnContext
+from accorria_agent.conversations.context import ConversationDeps
 from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
-from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.live.bus import announce
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, PreparedSend, outbound_lock
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -34,8 +34,6 @@ from accorria_agent.sellers.notifications import notify_seller
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
-
-    from accorria_agent.runtime import Runtime
 
 log = structlog.get_logger(__name__)
 
@@ -52,16 +50,16 @@ class TurnOutcome:
     # while "typing", or a seller's takeover arriving meanwhile could not be applied before the send.
     delivery_deferred: bool = False
     outbound: list[Message] = field(default_factory=list)
-    first_send: PreparedSend | None = None
+    first_send: object | None = None  # the send gate's result for the first reply
 
 
-async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOutcome:
+async def process_conversation(deps: ConversationDeps, args: dict[str, Any]) -> TurnOutcome:
     """The ``process_conversation`` task: see the module docstring."""
     page_id = str(args["page_id"])
     psid = str(args["buyer_psid"])
-    now = runtime.clock()
+    now = deps.clock()
     outcome = TurnOutcome()
-    async with transaction(runtime.session_factory) as session:
+    async with transaction(deps.session_factory) as session:
         events = await repo.pending_events(session, page_id, psid)
         outcome.events = len(events)
         page = await repo.page_context(session, page_id)
@@ -71,7 +69,7 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
             # look for replies that worker recorded but may never have sent.
             existing = await repo.conversation_for(session, tenant.id, psid)
             if existing is not None:
-                await _requeue_orphans(session, runtime, tenant, existing)
+                await _requeue_orphans(session, deps, tenant, existing)
             return outcome
         if page is None or tenant is None:
             for event in events:
@@ -83,42 +81,40 @@ async def process_conversation(runtime: Runtime, args: dict[str, Any]) -> TurnOu
         settings = page.settings
         conversation, created = await repo.conversation_or_new(session, tenant.id, psid)
         if not created:  # a conversation created just now has no replies to recover
-            await _requeue_orphans(session, runtime, tenant, conversation)
+            await _requeue_orphans(session, deps, tenant, conversation)
         inputs: list[BuyerInput] = []
         for event in events:
-            result = await apply_event(session, runtime, tenant, conversation, event)
+            result = await apply_event(session, deps.handlers, tenant, conversation, event)
             event.processed_at = now
             event.outcome = result.outcome[:200]
             outcome.graph_actions.extend(result.graph_actions)
             if result.buyer_input is not None:
                 inputs.append(result.buyer_input)
         if inputs and _auto_resume_due(conversation, settings.auto_resume_minutes, now):
-            conversation.mode = "bot"
-            conversation.paused_reason = None
-            conversation.disclosed_at = None
+            modes.apply(conversation, modes.Transition.AUTO_RESUME, at=now)
             outcome.graph_actions.append("take_thread_control")
         # Composed even while sending is halted or the Page is paused: the reply is held at the send
         # gate and released on resume, so the buyer who wrote meanwhile is still answered.
         bot_may_answer = inputs and conversation.mode == "bot" and settings.bot_enabled
         if bot_may_answer:
-            await _compose_and_record(session, runtime, tenant, settings, conversation, inputs, now, outcome)
+            await _compose_and_record(session, deps, tenant, settings, conversation, inputs, now, outcome)
             if outcome.outbound and not outcome.delivery_deferred:
                 # Gate the first reply here, on the rows this transaction holds: saves the gate's own
                 # transaction on the hot path. Later parts are gated right before their own sends.
-                outcome.first_send = await runtime.delivery.gate(
+                outcome.first_send = await deps.sender.gate(
                     session, outcome.outbound[0], conversation, tenant, settings, page.halt_reason
                 )
     if outcome.tenant_id is not None:
         if outcome.outbound_ids and not outcome.delivery_deferred:
-            await runtime.delivery.deliver(outcome.tenant_id, outcome.outbound_ids, outcome.first_send)
+            await deps.sender.deliver(outcome.tenant_id, outcome.outbound_ids, outcome.first_send)
         for action in dict.fromkeys(outcome.graph_actions):
-            await runtime.delivery.thread_control(outcome.tenant_id, psid, action)
+            await deps.sender.thread_control(outcome.tenant_id, psid, action)
     return outcome
 
 
 async def _compose_and_record(
     session: AsyncSession,
-    runtime: Runtime,
+    deps: ConversationDeps,
     tenant: MessengerTenant,
     settings: MessengerSettings,
     conversation: Conversation,
@@ -134,7 +130,7 @@ async def _compose_and_record(
         conversation.listing_id = listing.id
     history = (
         [(m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)]
-        if getattr(runtime.composer, "wants_history", True)
+        if getattr(deps.composer, "wants_history", True)
         else []
     )
     context = TurnContext(
@@ -144,10 +140,10 @@ async def _compose_and_record(
         inputs=inputs,
         state=dict(conversation.negotiation_state or {}),
         history=history,
-        timezone=runtime.settings.default_timezone,
+        timezone=deps.default_timezone,
         now=now,
     )
-    turn = await runtime.composer.compose(context)
+    turn = await deps.composer.compose(context)
     conversation.negotiation_state = turn.state
     drafts = list(turn.drafts)
     if drafts and _needs_disclosure(conversation, now):
@@ -169,9 +165,7 @@ async def _compose_and_record(
             session.add(message)
             outbound.append(message)
     if turn.handoff_reason:
-        conversation.mode = "handed_off"
-        conversation.paused_reason = turn.handoff_reason[:200]
-        conversation.paused_at = now
+        modes.apply(conversation, modes.Transition.HAND_OFF, at=now, reason=turn.handoff_reason)
         kind = "scam" if turn.handoff_reason == "scam" else "handoff"
         await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
         outcome.graph_actions.append("pass_thread_control")
@@ -180,16 +174,14 @@ async def _compose_and_record(
     await announce(session, tenant.seller_id, "message", conversation.id)
     outcome.outbound = outbound
     outcome.outbound_ids = [m.id for m in outbound]
-    if outcome.outbound_ids and runtime.settings.human_like_delays and settings.human_like_delays:
+    if outcome.outbound_ids and deps.human_like_delays and settings.human_like_delays:
         for message in outbound:
             message.status = "queued"
-        await runtime.queue.defer_many(
+        await deps.queue.defer_many(
             session,
             [
-                JobRequest(
-                    task=DELIVER_OUTBOUND_TASK,
-                    args={"tenant_id": tenant.id, "message_ids": outcome.outbound_ids},
-                    lock=outbound_lock(tenant.page_id, conversation.buyer_psid),
+                deps.sender.delivery_job(
+                    tenant.id, tenant.page_id, conversation.buyer_psid, outcome.outbound_ids
                 )
             ],
         )
@@ -201,21 +193,18 @@ ORPHAN_GRACE_SECONDS = 15.0
 
 
 async def _requeue_orphans(
-    session: AsyncSession, runtime: Runtime, tenant: MessengerTenant, conversation: Conversation
+    session: AsyncSession, deps: ConversationDeps, tenant: MessengerTenant, conversation: Conversation
 ) -> None:
     """Hand replies left ``pending`` by a dead worker to a delayed delivery job (nothing is lost)."""
     orphan_ids = await repo.orphaned_outbound_ids(session, tenant.id, conversation.id)
     if not orphan_ids:
         return
     await session.execute(update(Message).where(Message.id.in_(orphan_ids)).values(status="queued"))
-    await runtime.queue.defer_many(
+    await deps.queue.defer_many(
         session,
         [
-            JobRequest(
-                task=DELIVER_OUTBOUND_TASK,
-                args={"tenant_id": tenant.id, "message_ids": orphan_ids},
-                lock=outbound_lock(tenant.page_id, conversation.buyer_psid),
-                delay_seconds=ORPHAN_GRACE_SECONDS,
+            deps.sender.delivery_job(
+                tenant.id, tenant.page_id, conversation.buyer_psid, orphan_ids, ORPHAN_GRACE_SECONDS
             )
         ],
     )

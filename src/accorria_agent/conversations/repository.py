@@ -17,16 +17,13 @@ from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, EventLog, SendingControl
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
+from accorria_agent.sellers.service import settings_for
 
 
 async def tenant_by_page(session: AsyncSession, page_id: str) -> MessengerTenant | None:
     """The tenant serving ``page_id`` (the entry point from a webhook: the page id *is* the tenant key)."""
     result = await session.execute(select(MessengerTenant).where(MessengerTenant.page_id == page_id))
     return result.scalar_one_or_none()
-
-
-# Outbound statuses a sender may still send from (pending: its job runs now; queued: a job will).
-SENDABLE = ("pending", "queued")
 
 
 @dataclass(frozen=True)
@@ -60,17 +57,6 @@ def halt_reason_of(control: SendingControl | None) -> str | None:
     if control is None or not control.halted:
         return None
     return control.reason or "by the operator"
-
-
-async def settings_for(session: AsyncSession, tenant_id: int) -> MessengerSettings:
-    """The tenant's Messenger settings, created with defaults on first use."""
-    result = await session.execute(tenant_select(MessengerSettings, tenant_id))
-    settings = result.scalar_one_or_none()
-    if settings is None:
-        settings = MessengerSettings(tenant_id=tenant_id)
-        session.add(settings)
-        await session.flush()
-    return settings
 
 
 async def pending_events(session: AsyncSession, page_id: str, buyer_psid: str) -> Sequence[EventLog]:
@@ -166,69 +152,11 @@ async def message_by_outbound_key(session: AsyncSession, tenant_id: int, key: st
 
 
 async def outbound_message(session: AsyncSession, tenant_id: int, message_id: int) -> Message | None:
+    """One outbound message of this tenant, or ``None``."""
     result = await session.execute(
         tenant_select(Message, tenant_id).where(Message.id == message_id, Message.direction == "outbound")
     )
     return result.scalar_one_or_none()
-
-
-async def outbound_with_context(
-    session: AsyncSession, tenant_id: int, message_id: int
-) -> tuple[Message, Conversation, MessengerTenant, MessengerSettings, str | None] | None:
-    """An outbound message with its conversation, tenant, settings and the kill switch's reason (or
-    ``None``), in one query: the send-time gate reads them all right before each send."""
-    result = await session.execute(
-        tenant_select(Message, tenant_id)
-        .add_columns(Conversation, MessengerTenant, MessengerSettings, SendingControl)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
-        .outerjoin(MessengerSettings, MessengerSettings.tenant_id == Message.tenant_id)
-        .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
-        .where(Message.id == message_id, Message.direction == "outbound")
-    )
-    row = result.first()
-    if row is None:
-        return None
-    message, conversation, tenant, settings, control = row
-    if settings is None:
-        settings = await settings_for(session, tenant_id)
-    return message, conversation, tenant, settings, halt_reason_of(control)
-
-
-async def record_sent(
-    session: AsyncSession, tenant_id: int, message_id: int, mid: str | None, now: datetime
-) -> datetime | None:
-    """Mark an outbound message sent (unless an echo or receipt got there first) and, for the bot's
-    messages, the conversation's last bot message time. Returns when the buyer last wrote (for the reply
-    latency metric) when the bot's message was marked now, else ``None``. Two statements, no reads."""
-    marked = (
-        await session.execute(
-            update(Message)
-            .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.status.in_(SENDABLE))
-            .values(status="sent", status_reason=None, mid=mid)
-            .returning(Message.conversation_id, Message.author)
-        )
-    ).first()
-    if marked is None:
-        if mid:
-            # Reconciled by its echo before we got here: keep its status, only fill in the mid.
-            await session.execute(
-                update(Message)
-                .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.mid.is_(None))
-                .values(mid=mid)
-            )
-        return None
-    if marked.author != "bot":
-        return None
-    last_buyer = (
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.tenant_id == tenant_id, Conversation.id == marked.conversation_id)
-            .values(last_bot_message_at=now)
-            .returning(Conversation.last_buyer_message_at)
-        )
-    ).scalar_one_or_none()
-    return last_buyer
 
 
 async def orphaned_outbound_ids(session: AsyncSession, tenant_id: int, conversation_id: int) -> list[int]:

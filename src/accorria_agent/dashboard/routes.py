@@ -1,19 +1,26 @@
 """The dashboard's HTTP surface: ``/api/...`` (JSON, session cookie or bearer JWT) and ``/dashboard/``.
 
-Handlers are thin: authentication is ``Member``/``Owner`` (``accounts.context``), every query is scoped by the
-service, and a :class:`~accorria_agent.dashboard.service.NotFound` (someone else's id included) is 404.
+Handlers are thin: authentication is ``Member``/``Owner`` (``accounts.context``; ``Seller`` is the
+member's account id), every query is scoped by the service, and :class:`accorria_agent.errors.NotFound`
+(someone else's id included) is 404 (app.py's error handler). The request owns the transaction:
+the ``DbSession`` dependency commits before the response is sent; the three actions that call Meta
+commit first and call it afterwards.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path as FsPath
-from typing import Annotated, TypeVar
+from typing import Annotated, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accorria_agent.accounts.context import Member, MemberContext, Owner
 from accorria_agent.audit import service as audit
+from accorria_agent.conversations.context import Sender
 from accorria_agent.dashboard import service
 from accorria_agent.dashboard.auth import current_seller
 from accorria_agent.dashboard.schemas import (
@@ -26,7 +33,6 @@ from accorria_agent.dashboard.schemas import (
     SettingsPatch,
 )
 from accorria_agent.db.engine import transaction
-from accorria_agent.runtime import Runtime
 
 STATIC_DIR = FsPath(__file__).parent / "static"
 # Served by suffix from this directory only (an allow-list of names, computed once: no traversal).
@@ -61,12 +67,29 @@ SummaryT = TypeVar("SummaryT", bound=ConversationSummary)
 ConversationId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+class DashboardRuntime(Protocol):
+    """What the dashboard reads of ``request.app.state.runtime`` (a domain never imports the runtime)."""
+
+    session_factory: async_sessionmaker[AsyncSession]
+    delivery: Sender
+    clock: Callable[[], datetime]
+
+
+def get_runtime(request: Request) -> DashboardRuntime:
+    runtime: DashboardRuntime = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[DashboardRuntime, Depends(get_runtime)]
+
+
+async def db_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """The request's transaction: committed when the handler returns, before the response is sent."""
+    async with transaction(runtime.session_factory) as session:
+        yield session
+
+
+DbSession = Annotated[AsyncSession, Depends(db_session, scope="function")]
 
 
 def _not_found(what: str) -> HTTPException:
@@ -85,11 +108,13 @@ def _for_role(summary: SummaryT, member: MemberContext) -> SummaryT:
 
 @api.get("/conversations", response_model=list[ConversationSummary])
 async def list_conversations(
-    member: Member, runtime: RuntimeDep, limit: Annotated[int, Query(ge=1, le=500)] = 200
+    member: Member,
+    runtime: RuntimeDep,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
 ) -> list[ConversationSummary]:
     """The seller's conversations, most recently active first."""
-    async with transaction(runtime.session_factory) as session:
-        found = await service.list_conversations(session, member.seller_id, runtime.clock(), limit)
+    found = await service.list_conversations(session, member.seller_id, runtime.clock(), limit)
     return [_for_role(summary, member) for summary in found]
 
 
@@ -98,39 +123,40 @@ async def get_conversation(
     conversation_id: ConversationId,
     member: Member,
     runtime: RuntimeDep,
+    session: DbSession,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> ConversationDetail:
     """One conversation with its messages (statuses and reasons) and notifications."""
-    async with transaction(runtime.session_factory) as session:
-        try:
-            detail = await service.conversation_detail(
-                session, member.seller_id, conversation_id, runtime.clock(), limit
-            )
-        except service.NotFound:
-            raise _not_found("conversation") from None
+    detail = await service.conversation_detail(
+        session, member.seller_id, conversation_id, runtime.clock(), limit
+    )
     return _for_role(detail, member)
 
 
 @api.post("/conversations/{conversation_id}/pause", response_model=ConversationSummary)
 async def pause(conversation_id: ConversationId, member: Member, runtime: RuntimeDep) -> ConversationSummary:
     """The seller takes over this buyer; the thread is passed to the Page Inbox."""
-    try:
-        return await service.pause_conversation(
-            runtime, member.seller_id, conversation_id, actor_id=member.member_id
+    seller = member.seller_id
+    async with transaction(runtime.session_factory) as session:
+        target = await service.pause_conversation(
+            session, seller, conversation_id, runtime.clock(), actor_id=member.member_id
         )
-    except service.NotFound:
-        raise _not_found("conversation") from None
+    await service.hand_over(runtime.delivery, target, "pass_thread_control")
+    async with transaction(runtime.session_factory) as session:
+        return await service.conversation_summary(session, seller, conversation_id, runtime.clock())
 
 
 @api.post("/conversations/{conversation_id}/resume", response_model=ConversationSummary)
 async def resume(conversation_id: ConversationId, member: Member, runtime: RuntimeDep) -> ConversationSummary:
     """The bot takes this buyer back (and repeats the automation disclosure)."""
-    try:
-        return await service.resume_conversation(
-            runtime, member.seller_id, conversation_id, actor_id=member.member_id
+    seller = member.seller_id
+    async with transaction(runtime.session_factory) as session:
+        target = await service.resume_conversation(
+            session, seller, conversation_id, runtime.clock(), actor_id=member.member_id
         )
-    except service.NotFound:
-        raise _not_found("conversation") from None
+    await service.hand_over(runtime.delivery, target, "take_thread_control")
+    async with transaction(runtime.session_factory) as session:
+        return await service.conversation_summary(session, seller, conversation_id, runtime.clock())
 
 
 @api.post(
@@ -142,58 +168,50 @@ async def send_message(
     conversation_id: ConversationId, body: ReplyIn, member: Member, runtime: RuntimeDep
 ) -> MessageOut:
     """The seller writes to the buyer. 201 with the stored message: ``sent``, or ``refused`` + reason."""
-    try:
-        return await service.send_seller_message(
-            runtime, member.seller_id, conversation_id, body.text, actor_id=member.member_id
+    async with transaction(runtime.session_factory) as session:
+        tenant_id, message_id = await service.record_seller_message(
+            session, member.seller_id, conversation_id, body.text, runtime.clock(), actor_id=member.member_id
         )
-    except service.NotFound:
-        raise _not_found("conversation") from None
+    await runtime.delivery.deliver(tenant_id, [message_id])
+    async with transaction(runtime.session_factory) as session:
+        return await service.stored_message(session, tenant_id, message_id)
 
 
 @api.get("/notifications", response_model=list[NotificationOut])
 async def notifications(
     seller: Seller,
-    runtime: RuntimeDep,
+    session: DbSession,
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[NotificationOut]:
     """The seller's notifications, newest first (``?unread=true`` for the unread ones only)."""
-    async with transaction(runtime.session_factory) as session:
-        return await service.list_notifications(session, seller, unread_only=unread, limit=limit)
+    return await service.list_notifications(session, seller, unread_only=unread, limit=limit)
 
 
 @api.post("/notifications/{notification_id}/read", response_model=NotificationOut)
 async def read_notification(
-    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)], seller: Seller, runtime: RuntimeDep
+    notification_id: Annotated[int, Path(ge=1, le=MAX_ID)],
+    seller: Seller,
+    runtime: RuntimeDep,
+    session: DbSession,
 ) -> NotificationOut:
-    async with transaction(runtime.session_factory) as session:
-        try:
-            return await service.mark_notification_read(session, seller, notification_id, runtime.clock())
-        except service.NotFound:
-            raise _not_found("notification") from None
+    return await service.mark_notification_read(session, seller, notification_id, runtime.clock())
 
 
 @api.get("/settings", response_model=list[SettingsOut])
-async def get_settings(seller: Seller, runtime: RuntimeDep) -> list[SettingsOut]:
+async def get_settings(seller: Seller, session: DbSession) -> list[SettingsOut]:
     """The bot settings of each of the seller's Pages."""
-    async with transaction(runtime.session_factory) as session:
-        return await service.list_settings(session, seller)
+    return await service.list_settings(session, seller)
 
 
 @api.patch("/settings/{tenant_id}", response_model=SettingsOut)
 async def patch_settings(
-    tenant_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: SettingsPatch, owner: Owner, runtime: RuntimeDep
+    tenant_id: Annotated[int, Path(ge=1, le=MAX_ID)], body: SettingsPatch, owner: Owner, session: DbSession
 ) -> SettingsOut:
     """Change a Page's bot settings (owners only)."""
-    async with transaction(runtime.session_factory) as session:
-        try:
-            out = await service.update_settings(session, owner.seller_id, tenant_id, body)
-            await audit.by_member(
-                session, owner.seller_id, owner.member_id, "settings.update", ("page", tenant_id)
-            )
-            return out
-        except service.NotFound:
-            raise _not_found("page") from None
+    out = await service.update_settings(session, owner.seller_id, tenant_id, body)
+    await audit.by_member(session, owner.seller_id, owner.member_id, "settings.update", ("page", tenant_id))
+    return out
 
 
 # The optional APIs other domains add; the page asks which exist so a missing one is an empty state,

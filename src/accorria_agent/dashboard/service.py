@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.audit import service as audit
+from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.dashboard import repository as dashboard_repo
 from accorria_agent.dashboard.schemas import (
     PREVIEW_CHARS,
     ConversationDetail,
@@ -35,16 +36,16 @@ from accorria_agent.dashboard.schemas import (
     SettingsOut,
     SettingsPatch,
 )
-from accorria_agent.db.engine import transaction
-from accorria_agent.db.tenancy import tenant_select
+from accorria_agent.errors import NotFound
 from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import SellerNotification
+from accorria_agent.sellers.service import settings_for
 
 if TYPE_CHECKING:
-    from accorria_agent.runtime import Runtime
+    from accorria_agent.conversations.context import Sender
 
 log = structlog.get_logger(__name__)
 
@@ -52,12 +53,8 @@ PAUSED_BY_DASHBOARD = "the seller took over from the dashboard"
 PAUSED_BY_REPLY = "the seller replied from the dashboard"
 
 
-class NotFound(Exception):
-    """The object does not exist *for this seller* (it may exist for another one: we don't say)."""
-
-
 @dataclass(frozen=True)
-class _Target:
+class ThreadTarget:
     """Where a Graph call goes once the transaction has committed."""
 
     tenant_id: int
@@ -70,17 +67,14 @@ class _Target:
 
 async def owned_tenants(session: AsyncSession, seller_id: int) -> list[MessengerTenant]:
     """The seller's Pages: the only tenant ids any dashboard query may use."""
-    result = await session.execute(
-        select(MessengerTenant).where(MessengerTenant.seller_id == seller_id).order_by(MessengerTenant.id)
-    )
-    return list(result.scalars().all())
+    return await dashboard_repo.tenants_of_seller(session, seller_id)
 
 
 async def _owned_tenant(session: AsyncSession, seller_id: int, tenant_id: int) -> MessengerTenant:
     for tenant in await owned_tenants(session, seller_id):
         if tenant.id == tenant_id:
             return tenant
-    raise NotFound("tenant")
+    raise NotFound("page not found")
 
 
 async def _owned_conversation(
@@ -91,7 +85,7 @@ async def _owned_conversation(
         conversation = await repo.conversation_by_id(session, tenant.id, conversation_id)
         if conversation is not None:
             return tenant, conversation
-    raise NotFound("conversation")
+    raise NotFound("conversation not found")
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -164,25 +158,9 @@ async def _summaries(
         return []
     ids = [c.id for c in conversations]
     listing_ids = {c.listing_id for c in conversations if c.listing_id is not None}
-    listings: dict[int, Listing] = {}
-    if listing_ids:
-        rows = await session.execute(tenant_select(Listing, tenant.id).where(Listing.id.in_(listing_ids)))
-        listings = {row.id: row for row in rows.scalars()}
-    newest = (
-        tenant_select(Message, tenant.id)
-        .with_only_columns(func.max(Message.id))
-        .where(Message.conversation_id.in_(ids))
-        .group_by(Message.conversation_id)
-    )
-    last_rows = await session.execute(tenant_select(Message, tenant.id).where(Message.id.in_(newest)))
-    last_by_conversation = {m.conversation_id: m for m in last_rows.scalars()}
-    unread_rows = await session.execute(
-        tenant_select(SellerNotification, tenant.id)
-        .with_only_columns(SellerNotification.conversation_id, func.count())
-        .where(SellerNotification.read_at.is_(None), SellerNotification.conversation_id.in_(ids))
-        .group_by(SellerNotification.conversation_id)
-    )
-    unread = {int(cid): int(count) for cid, count in unread_rows.all() if cid is not None}
+    listings = await dashboard_repo.listings_by_id(session, tenant.id, listing_ids)
+    last_by_conversation = await dashboard_repo.last_messages(session, tenant.id, ids)
+    unread = await dashboard_repo.unread_counts(session, tenant.id, ids)
     out = []
     for conversation in conversations:
         listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
@@ -227,26 +205,10 @@ async def list_conversations(
     """The seller's conversations on all their Pages, most recently active first."""
     out: list[ConversationSummary] = []
     for tenant in await owned_tenants(session, seller_id):
-        rows = await session.execute(
-            tenant_select(Conversation, tenant.id)
-            .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-            .limit(limit)
-        )
-        out.extend(await _summaries(session, tenant, list(rows.scalars()), now))
+        conversations = await dashboard_repo.recent_conversations(session, tenant.id, limit)
+        out.extend(await _summaries(session, tenant, conversations, now))
     out.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
     return out[:limit]
-
-
-async def _notifications(
-    session: AsyncSession, tenant_id: int, *, conversation_id: int | None, unread_only: bool, limit: int
-) -> list[SellerNotification]:
-    statement = tenant_select(SellerNotification, tenant_id)
-    if conversation_id is not None:
-        statement = statement.where(SellerNotification.conversation_id == conversation_id)
-    if unread_only:
-        statement = statement.where(SellerNotification.read_at.is_(None))
-    rows = await session.execute(statement.order_by(SellerNotification.id.desc()).limit(limit))
-    return list(rows.scalars())
 
 
 async def conversation_detail(
@@ -256,7 +218,7 @@ async def conversation_detail(
     tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
     (summary,) = await _summaries(session, tenant, [conversation], now)
     messages = await repo.recent_messages(session, tenant.id, conversation.id, limit=limit)
-    notes = await _notifications(
+    notes = await dashboard_repo.notifications(
         session, tenant.id, conversation_id=conversation.id, unread_only=False, limit=100
     )
     return ConversationDetail(
@@ -273,7 +235,7 @@ async def list_notifications(
     found: list[SellerNotification] = []
     for tenant in await owned_tenants(session, seller_id):
         found.extend(
-            await _notifications(
+            await dashboard_repo.notifications(
                 session, tenant.id, conversation_id=None, unread_only=unread_only, limit=limit
             )
         )
@@ -289,28 +251,21 @@ async def mark_notification_read(
 ) -> NotificationOut:
     """Idempotent: the first read time is kept."""
     for tenant in await owned_tenants(session, seller_id):
-        row = await session.execute(
-            tenant_select(SellerNotification, tenant.id).where(SellerNotification.id == notification_id)
-        )
-        notification = row.scalar_one_or_none()
+        notification = await dashboard_repo.notification(session, tenant.id, notification_id)
         if notification is not None:
             if notification.read_at is None:
                 notification.read_at = now
             return NotificationOut.model_validate(notification)
-    raise NotFound("notification")
+    raise NotFound("notification not found")
 
 
-def _pause(conversation: Conversation, reason: str, now: datetime) -> None:
-    if conversation.mode != "paused":
-        conversation.mode = "paused"
-        conversation.paused_reason = reason
-        conversation.paused_at = now
+async def hand_over(sender: Sender, target: ThreadTarget, action: str) -> None:
+    """Pass the thread to the Page Inbox or take it back, after the change was committed.
 
-
-async def _thread_control(runtime: Runtime, target: _Target, action: str) -> None:
-    # The docs promise that a handover failure never blocks the pause/resume, which is already committed.
+    The docs promise that a handover failure never blocks the pause/resume, which is already committed.
+    """
     try:
-        await runtime.delivery.thread_control(target.tenant_id, target.psid, action)
+        await sender.thread_control(target.tenant_id, target.psid, action)
     except Exception as error:  # any transport failure is logged, never shown as a 500
         log.warning(
             "dashboard_thread_control_failed",
@@ -320,95 +275,97 @@ async def _thread_control(runtime: Runtime, target: _Target, action: str) -> Non
         )
 
 
-async def _summary(runtime: Runtime, seller_id: int, conversation_id: int) -> ConversationSummary:
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        (summary,) = await _summaries(session, tenant, [conversation], runtime.clock())
-        return summary
+async def conversation_summary(
+    session: AsyncSession, seller_id: int, conversation_id: int, now: datetime
+) -> ConversationSummary:
+    """One of the seller's conversations as the list shows it."""
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    (summary,) = await _summaries(session, tenant, [conversation], now)
+    return summary
 
 
 async def pause_conversation(
-    runtime: Runtime, seller_id: int, conversation_id: int, *, actor_id: int | None = None
-) -> ConversationSummary:
-    """The seller takes over: the bot goes silent for this buyer and the thread goes to the Page Inbox."""
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        _pause(conversation, PAUSED_BY_DASHBOARD, runtime.clock())
-        await announce(session, seller_id, "conversation", conversation_id)
-        await audit.by_member(
-            session, seller_id, actor_id, "conversation.pause", ("conversation", conversation_id)
-        )
-        target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
+    session: AsyncSession,
+    seller_id: int,
+    conversation_id: int,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+) -> ThreadTarget:
+    """The seller takes over: the bot goes silent for this buyer (the caller then passes the thread)."""
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    modes.apply(conversation, modes.Transition.TAKE_OVER, at=now, reason=PAUSED_BY_DASHBOARD)
+    await announce(session, seller_id, "conversation", conversation_id)
+    await audit.by_member(
+        session, seller_id, actor_id, "conversation.pause", ("conversation", conversation_id)
+    )
     log.info("dashboard_pause", seller_id=seller_id, conversation_id=conversation_id)
-    await _thread_control(runtime, target, "pass_thread_control")
-    return await _summary(runtime, seller_id, conversation_id)
+    return ThreadTarget(tenant.id, conversation.id, conversation.buyer_psid)
 
 
 async def resume_conversation(
-    runtime: Runtime, seller_id: int, conversation_id: int, *, actor_id: int | None = None
-) -> ConversationSummary:
+    session: AsyncSession,
+    seller_id: int,
+    conversation_id: int,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+) -> ThreadTarget:
     """The bot takes over again and, as Meta requires after a human, says again that it is automated."""
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        await audit.by_member(
-            session, seller_id, actor_id, "conversation.resume", ("conversation", conversation_id)
-        )
-        await announce(session, seller_id, "conversation", conversation_id)
-        conversation.mode = "bot"
-        conversation.paused_reason = None
-        conversation.paused_at = None
-        conversation.disclosed_at = None
-        state = dict(conversation.negotiation_state or {})
-        if state.get("handed_off"):
-            # Otherwise the strategy would hand the buyer straight back ("already handed off").
-            state["handed_off"] = False
-            conversation.negotiation_state = state
-        target = _Target(tenant.id, conversation.id, conversation.buyer_psid)
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    modes.apply(conversation, modes.Transition.RESUME, at=now)
+    await announce(session, seller_id, "conversation", conversation_id)
+    await audit.by_member(
+        session, seller_id, actor_id, "conversation.resume", ("conversation", conversation_id)
+    )
     log.info("dashboard_resume", seller_id=seller_id, conversation_id=conversation_id)
-    await _thread_control(runtime, target, "take_thread_control")
-    return await _summary(runtime, seller_id, conversation_id)
+    return ThreadTarget(tenant.id, conversation.id, conversation.buyer_psid)
 
 
-async def send_seller_message(
-    runtime: Runtime, seller_id: int, conversation_id: int, text: str, *, actor_id: int | None = None
-) -> MessageOut:
-    """Record the seller's message, pause the bot for this buyer, deliver it, return the stored result.
+async def record_seller_message(
+    session: AsyncSession,
+    seller_id: int,
+    conversation_id: int,
+    text: str,
+    now: datetime,
+    *,
+    actor_id: int | None = None,
+) -> tuple[int, int]:
+    """Record the seller's message and pause the bot for this buyer; returns (tenant id, message id).
 
-    Delivery applies the send-time policy (24-hour window, HUMAN_AGENT tag between 24 h and 7 days
-    when the Page enabled it): a refused message is stored as ``refused`` with its reason and returned
-    like any other, because the seller must see that it did not go out.
+    The caller delivers it after the commit: delivery applies the send-time policy (24-hour window,
+    HUMAN_AGENT tag between 24 h and 7 days when the Page enabled it), and a refused message is stored as
+    ``refused`` with its reason, because the seller must see that it did not go out.
     """
-    now = runtime.clock()
-    async with transaction(runtime.session_factory) as session:
-        tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
-        message = repo.new_outbound(
-            conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
-        )
-        # Set by delivery from the policy decision; a message never sent must not claim a type.
-        message.messaging_type = None
-        session.add(message)
-        conversation.last_seller_message_at = now
-        _pause(conversation, PAUSED_BY_REPLY, now)
-        await session.flush()
-        tenant_id, message_id = tenant.id, message.id
-        await announce(session, seller_id, "message", conversation_id, message_id)
-        await audit.by_member(
-            session, seller_id, actor_id, "message.outbound", ("conversation", conversation_id)
-        )
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    message = repo.new_outbound(
+        conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
+    )
+    # Set by delivery from the policy decision; a message never sent must not claim a type.
+    message.messaging_type = None
+    session.add(message)
+    conversation.last_seller_message_at = now
+    modes.apply(conversation, modes.Transition.TAKE_OVER, at=now, reason=PAUSED_BY_REPLY)
+    await session.flush()
+    await audit.by_member(session, seller_id, actor_id, "message.outbound", ("conversation", conversation_id))
+    await announce(session, seller_id, "message", conversation_id, message.id)
     log.info("dashboard_reply", seller_id=seller_id, conversation_id=conversation_id, chars=len(text))
-    await runtime.delivery.deliver(tenant_id, [message_id])
-    async with transaction(runtime.session_factory) as session:
-        stored = await repo.outbound_message(session, tenant_id, message_id)
-        if stored is None:  # deleted meanwhile (the conversation was removed): nothing to show
-            raise NotFound("message")
-        return _message_out(stored)
+    return tenant.id, message.id
+
+
+async def stored_message(session: AsyncSession, tenant_id: int, message_id: int) -> MessageOut:
+    """A message as stored now (after its delivery)."""
+    stored = await repo.outbound_message(session, tenant_id, message_id)
+    if stored is None:  # deleted meanwhile (the conversation was removed): nothing to show
+        raise NotFound("conversation not found")
+    return _message_out(stored)
 
 
 async def list_settings(session: AsyncSession, seller_id: int) -> list[SettingsOut]:
     """Each of the seller's Pages with its bot settings."""
     out = []
     for tenant in await owned_tenants(session, seller_id):
-        out.append(_settings_out(tenant, await repo.settings_for(session, tenant.id)))
+        out.append(_settings_out(tenant, await settings_for(session, tenant.id)))
     return out
 
 
@@ -417,7 +374,7 @@ async def update_settings(
 ) -> SettingsOut:
     """Apply the fields the seller sent to one of *their* Pages."""
     tenant = await _owned_tenant(session, seller_id, tenant_id)
-    settings = await repo.settings_for(session, tenant.id)
+    settings = await settings_for(session, tenant.id)
     for name, value in patch.changes().items():
         setattr(settings, name, value)
     await session.flush()

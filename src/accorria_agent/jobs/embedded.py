@@ -16,6 +16,7 @@ from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from accorria_agent.db.base import utcnow
+from accorria_agent.jobs.coalescing import queueing_locks, to_add
 from accorria_agent.jobs.interface import JobRequest, TaskRegistry
 from accorria_agent.jobs.models import Job
 
@@ -53,7 +54,7 @@ class EmbeddedJobQueue:
         """Insert jobs in the caller's transaction, skipping those whose queueing lock is already waiting."""
         if not requests:
             return 0
-        locks = _queueing_locks(requests)
+        locks = queueing_locks(requests)
         waiting: set[str] = set()
         if locks:
             rows = await connection.execute(_waiting_locks_query(locks))
@@ -205,10 +206,6 @@ class EmbeddedJobQueue:
             await session.execute(update(Job).where(Job.id == job.id).values(**values))
 
 
-def _queueing_locks(requests: list[JobRequest]) -> list[str]:
-    return sorted({r.queueing_lock for r in requests if r.queueing_lock})
-
-
 def _waiting_locks_query(locks: list[str]) -> Select[str | None]:
     # FOR SHARE (PostgreSQL; SQLite serialises writers anyway) keeps a waiting job from being claimed
     # between this read and the caller's commit, which would leave the caller's events without a job.
@@ -222,13 +219,8 @@ def _waiting_locks_query(locks: list[str]) -> Select[str | None]:
 def _job_rows(requests: list[JobRequest], waiting: set[str]) -> list[dict[str, object]]:
     """Rows for the jobs to add: one per request, except a queueing lock that already has a waiting job."""
     now = utcnow()
-    waiting = set(waiting)
     rows: list[dict[str, object]] = []
-    for request in requests:
-        if request.queueing_lock:
-            if request.queueing_lock in waiting:
-                continue
-            waiting.add(request.queueing_lock)
+    for request in to_add(requests, waiting):
         rows.append(
             {
                 "task": request.task,

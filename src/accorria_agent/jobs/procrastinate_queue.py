@@ -62,6 +62,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from accorria_agent.jobs.coalescing import queueing_locks, to_add
 from accorria_agent.jobs.interface import JobRequest, TaskRegistry
 
 log = structlog.get_logger(__name__)
@@ -188,6 +189,11 @@ def _row(
     return _Row(task, lock, queueing_lock, kwargs, max(0.0, delay))
 
 
+def _request_row(request: JobRequest) -> _Row:
+    """A first attempt of ``request`` as a procrastinate row."""
+    return _row(request.task, request.args, request.lock, request.queueing_lock, request.delay_seconds, 1)
+
+
 class ProcrastinateJobQueue:
     """:class:`~accorria_agent.jobs.interface.JobQueue` on PostgreSQL; procrastinate's worker in-process."""
 
@@ -245,22 +251,12 @@ class ProcrastinateJobQueue:
         """Insert jobs in the caller's transaction; a waiting queueing lock coalesces the request (0)."""
         if not requests:
             return 0
-        wanted = sorted({r.queueing_lock for r in requests if r.queueing_lock})
+        wanted = queueing_locks(requests)
         waiting: set[str] = set()
         if wanted:
             result = await connection.execute(_WAITING_SQL, {"keys": wanted})
             waiting = {row[0] for row in result}
-        rows: list[_Row] = []
-        for request in requests:
-            if request.queueing_lock:
-                if request.queueing_lock in waiting:
-                    continue
-                waiting.add(request.queueing_lock)  # one per key within the batch too
-            rows.append(
-                _row(
-                    request.task, request.args, request.lock, request.queueing_lock, request.delay_seconds, 1
-                )
-            )
+        rows = [_request_row(request) for request in to_add(requests, waiting)]
         if not rows:
             return 0
         try:
@@ -292,19 +288,7 @@ class ProcrastinateJobQueue:
         starting before it commits) and tolerate the queueing-lock index, as :meth:`defer_many` does; the
         webhook intake's PostgreSQL fast path does both with one ``ON CONFLICT`` clause.
         """
-        seen: set[str] = set()
-        rows: list[_Row] = []
-        for request in requests:
-            if request.queueing_lock:
-                if request.queueing_lock in seen:
-                    continue
-                seen.add(request.queueing_lock)
-            rows.append(
-                _row(
-                    request.task, request.args, request.lock, request.queueing_lock, request.delay_seconds, 1
-                )
-            )
-        params = self._params(rows)
+        params = self._params(_request_row(request) for request in to_add(requests))
         del params["queues"]
         return params
 

@@ -4,6 +4,11 @@
 returns, i.e. after the events *and* the jobs that will process them are committed. One writer task
 commits everything that arrived while the previous commit was running in a single transaction, which is
 how a durable store keeps up with a bare endpoint (one fsync serves many requests).
+
+Each event row records its Page's tenant (``tenant_id``, so the log is deleted with its seller). An event
+for a Page we do not serve is still stored, so that its job settles it, but without its payload: a
+stranger's buyers' messages are not ours to keep. All three writers (SQLAlchemy, SQLite, PostgreSQL)
+apply the same rule.
 """
 
 from __future__ import annotations
@@ -15,13 +20,12 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import column, insert, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accorria_agent.db.base import utcnow
-from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest
 from accorria_agent.messenger.events import InboundEvent
 from accorria_agent.messenger.intake_postgres import PostgresIntakeWriter, asyncpg_connect_kwargs
@@ -31,6 +35,8 @@ from accorria_agent.messenger.models import EventLog, WebhookDelivery
 log = structlog.get_logger(__name__)
 
 PROCESS_CONVERSATION_TASK = "process_conversation"
+# The two columns of the sellers' Page table the intake reads (named, not imported: an edge knows no domain).
+_TENANTS = table("messenger_tenants", column("id"), column("page_id"))
 # Events that never lead to work for a conversation job.
 _NO_JOB_KINDS = frozenset({"invalid", "app_roles", "policy_enforcement"})
 
@@ -52,6 +58,20 @@ class IntakeUnavailable(RuntimeError):
     """The events could not be made durable (the webhook answers 503 so that Meta redelivers)."""
 
 
+@dataclass(frozen=True)
+class JobTables:
+    """Which job table the intake's fast paths may write in the webhook's own statement.
+
+    Default: none (every job goes through ``queue.defer_many``). The runtime, which built the queue, says
+    ``embedded=True`` for the embedded queue's ``jobs`` table (SQLite fast path), or names procrastinate's
+    queue and gives its ``defer_arrays`` (PostgreSQL fast path). Both rows follow ``jobs.coalescing``.
+    """
+
+    embedded: bool = False
+    procrastinate_queue: str | None = None
+    job_arrays: Callable[[list[JobRequest]], dict[str, list[Any]]] | None = None
+
+
 class WebhookIntake:
     """Batches deliveries into one transaction each round; resolves every caller after the commit."""
 
@@ -62,6 +82,7 @@ class WebhookIntake:
         *,
         quiet_period_seconds: float = 0.0,
         max_batch: int = 512,
+        job_tables: JobTables | None = None,
     ) -> None:
         self._engine = engine
         self._queue = queue
@@ -73,29 +94,30 @@ class WebhookIntake:
         self._sqlite_writer: SqliteIntakeWriter | None = None
         self._postgres_writer: PostgresIntakeWriter | None = None
         self._job_arrays: Callable[[list[JobRequest]], dict[str, list[Any]]] | None = None
-        # The SQLite fast path writes the embedded queue's table itself.
-        self._queue_is_embedded = isinstance(queue, EmbeddedJobQueue)
+        # Which queue table a fast path may write itself: told by the runtime, which built the queue.
+        self._tables = job_tables or JobTables()
         self._busy = False  # a batch is being committed (stop() waits for it)
 
     async def start(self) -> None:
         """Pick the fastest writer for the database and queue, and start the writer task."""
         self._dialect = self._engine.dialect.name
         database = self._engine.url.database
-        if self._dialect == "sqlite" and self._queue_is_embedded and database and database != ":memory:":
+        if self._dialect == "sqlite" and self._tables.embedded and database and database != ":memory:":
             # aiosqlite costs a thread hop per driver call and SQLAlchemy's row processing is slow;
             # a batch is committed in one call with plain sqlite3 instead (see intake_sqlite).
             self._sqlite_writer = SqliteIntakeWriter(database)
-        elif self._dialect == "postgresql" and self._engine.dialect.driver == "asyncpg":
-            # Imported here: procrastinate (and psycopg) are only needed on PostgreSQL.
-            from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
-
-            if isinstance(self._queue, ProcrastinateJobQueue):
-                # SQLAlchemy Core took a third of the web process's CPU and ~9 round trips per batch; one
-                # raw statement on a connection of our own does the same work (see intake_postgres).
-                self._postgres_writer = PostgresIntakeWriter(
-                    asyncpg_connect_kwargs(self._engine), self._queue.queue_name
-                )
-                self._job_arrays = self._queue.defer_arrays
+        elif (
+            self._dialect == "postgresql"
+            and self._engine.dialect.driver == "asyncpg"
+            and self._tables.procrastinate_queue is not None
+            and self._tables.job_arrays is not None
+        ):
+            # SQLAlchemy Core took a third of the web process's CPU and ~9 round trips per batch; one
+            # raw statement on a connection of our own does the same work (see intake_postgres).
+            self._postgres_writer = PostgresIntakeWriter(
+                asyncpg_connect_kwargs(self._engine), self._tables.procrastinate_queue
+            )
+            self._job_arrays = self._tables.job_arrays
         self._writer = asyncio.create_task(self._write_forever(), name="webhook-intake-writer")
 
     async def stop(self) -> None:
@@ -174,6 +196,18 @@ class WebhookIntake:
         async with self._engine.begin() as connection:
             await connection.execute(insert(WebhookDelivery), delivery_rows)
             if event_rows:
+                page_ids = sorted({row["page_id"] for row in event_rows})
+                tenants = dict(
+                    (
+                        await connection.execute(
+                            select(_TENANTS.c.page_id, _TENANTS.c.id).where(_TENANTS.c.page_id.in_(page_ids))
+                        )
+                    ).tuples()
+                )
+                for row in event_rows:
+                    row["tenant_id"] = tenants.get(row["page_id"])
+                    if row["tenant_id"] is None:
+                        row["payload"] = {}  # a Page we do not serve (see the module docstring)
                 await connection.execute(self._insert_ignoring_duplicates(), event_rows)
             await self._queue.defer_many(connection, requests)
 

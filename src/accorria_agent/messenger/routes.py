@@ -7,6 +7,7 @@ events to the durable intake and answers. Replies are produced later by the conv
 from __future__ import annotations
 
 import hmac
+from typing import Protocol
 
 import orjson
 import structlog
@@ -15,9 +16,10 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from accorria_agent.messenger.events import MalformedDelivery, parse_delivery
-from accorria_agent.messenger.intake import IntakeUnavailable
+from accorria_agent.messenger.intake import IntakeUnavailable, WebhookIntake
 from accorria_agent.messenger.signature import SIGNATURE_HEADER, is_valid_signature
-from accorria_agent.runtime import Runtime
+from accorria_agent.metrics import Metrics
+from accorria_agent.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -29,8 +31,16 @@ def webhook_routes() -> list[Route]:
     return [Route("/webhook", receive_delivery, methods=["POST"], include_in_schema=False)]
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+class WebhookRuntime(Protocol):
+    """What the webhook reads of ``request.app.state.runtime`` (the edge never imports the runtime)."""
+
+    settings: Settings
+    metrics: Metrics
+    intake: WebhookIntake
+
+
+def _runtime(request: Request) -> WebhookRuntime:
+    runtime: WebhookRuntime = request.app.state.runtime
     return runtime
 
 

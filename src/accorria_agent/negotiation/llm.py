@@ -1,4 +1,6 @@
-"""Optional LLM phrasing: a model rewords the decided reply, the guard decides whether it may be sent.
+"""Optional LLM phrasing (the OpenAI adapter; protocol and templates: ``phrasing.py``).
+
+A model rewords the decided reply, the guard decides whether it may be sent.
 
 The model never decides anything. It receives the action the strategy chose, the only amounts it may
 state, the listing facts and a template draft, and is asked to say the same thing more naturally. Its
@@ -20,9 +22,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI
@@ -34,21 +35,28 @@ from accorria_agent.negotiation.guard import (
     normalize_text,
     redact_amounts,
 )
+from accorria_agent.negotiation.phrasing import (
+    FALLBACK_REASONS,
+    Phraser,
+    PhraserMetrics,
+    TemplatePhraser,
+    guard_rules_for,
+)
 from accorria_agent.negotiation.replies import format_money, format_time, render_template
 from accorria_agent.negotiation.schemas import ActionKind, Decision, ListingFacts, Reply, SellerRules, Tone
 
 logger = logging.getLogger(__name__)
 
-#: Why an LLM reply was not used; the label set of the fallback counter.
-FALLBACK_REASONS: tuple[str, ...] = (
-    "timeout",
-    "api_error",
-    "malformed",
-    "empty",
-    "too_long",
-    "guard",
-    "error",
-)
+# Re-exported for callers of the adapter that also name the shared phrasing types.
+__all__ = [
+    "FALLBACK_REASONS",
+    "LlmPhraser",
+    "Phraser",
+    "PhraserMetrics",
+    "TemplatePhraser",
+    "build_messages",
+    "guard_rules_for",
+]
 
 _HISTORY_TURNS = 6
 _HISTORY_CHARS = 300
@@ -74,59 +82,6 @@ _ACTION_BRIEF: dict[ActionKind, str] = {
 }
 
 
-class Phraser(Protocol):
-    """Turns a decision into a reply. Implementations must never raise for a valid decision."""
-
-    async def phrase(
-        self,
-        decision: Decision,
-        listing: ListingFacts,
-        tone: Tone,
-        history: Sequence[tuple[str, str]],
-        variant_seed: int,
-    ) -> Reply: ...
-
-
-class TemplatePhraser:
-    """The deterministic phraser: ``render_template``; the fallback of every other phraser."""
-
-    async def phrase(
-        self,
-        decision: Decision,
-        listing: ListingFacts,
-        tone: Tone,
-        history: Sequence[tuple[str, str]],
-        variant_seed: int,
-    ) -> Reply:
-        """Render the template reply (``history`` is not needed: the decision already reflects it)."""
-        return render_template(decision, listing, tone, variant_seed)
-
-
-@dataclass
-class PhraserMetrics:
-    """Counters for LLM phrasing; the lead exports them (e.g. as Prometheus counters by ``reason``)."""
-
-    llm_replies: int = 0
-    fallbacks: dict[str, int] = field(default_factory=dict)
-    # Guard reason codes behind "guard" fallbacks (one reply may count several).
-    guard_reasons: dict[str, int] = field(default_factory=dict)
-
-    def record_llm(self) -> None:
-        """Count a reply sent as the model wrote it."""
-        self.llm_replies += 1
-
-    def record_fallback(self, reason: str, guard_reasons: Sequence[str] = ()) -> None:
-        """Count a fallback to the template by ``reason`` (one of ``FALLBACK_REASONS``)."""
-        self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
-        for code in guard_reasons:
-            self.guard_reasons[code] = self.guard_reasons.get(code, 0) + 1
-
-    @property
-    def total_fallbacks(self) -> int:
-        """All fallbacks, whatever the reason."""
-        return sum(self.fallbacks.values())
-
-
 class _Fallback(Exception):
     """Internal: the model's reply cannot be used, for ``reason``."""
 
@@ -134,18 +89,6 @@ class _Fallback(Exception):
         super().__init__(reason)
         self.reason = reason
         self.guard_reasons = guard_reasons
-
-
-def guard_rules_for(decision: Decision) -> SellerRules:
-    """Rules for the guard when the caller has none: the lowest allowed amount stands in for the floor.
-
-    It is never below the real floor (allowed amounts never are), so the below-floor check only gets
-    stricter; the allowed-amount check is unchanged.
-    """
-    positive = [a for a in decision.allowed_amounts if a > 0]
-    if not positive:
-        return SellerRules(asking_price=Decimal(1), price_floor=Decimal(1))
-    return SellerRules(asking_price=max(positive), price_floor=min(positive))
 
 
 def _scrub(text: str, keep: frozenset[Decimal], limit: int) -> str:

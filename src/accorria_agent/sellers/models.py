@@ -38,6 +38,9 @@ class MessengerTenant(Base):
     # active | needs_reauth | restricted | paused
     status: Mapped[str] = mapped_column(String(32), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # The app-scoped id of the Facebook user who connected the Page (Meta's deauthorize and data-deletion
+    # callbacks name that user); None for Pages connected before it was recorded.
+    facebook_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

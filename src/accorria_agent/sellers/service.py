@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accorria_agent.crypto import TokenCipher
+from accorria_agent.sellers import repository
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.schemas import ListingSpec
 
 if TYPE_CHECKING:
-    from accorria_agent.runtime import Runtime
+    from accorria_agent.messenger.graph_client import GraphClient
 
 log = structlog.get_logger(__name__)
 
@@ -37,14 +37,20 @@ async def connect_page(
     page_access_token: str,
     human_like_delays: bool = True,
     rate_limits: tuple[int, int, int] | None = None,
+    facebook_user_id: str | None = None,
 ) -> MessengerTenant:
-    """Register a Page for ``seller``; the access token is stored encrypted only."""
+    """Register a Page for ``seller``; the access token is stored encrypted only.
+
+    ``facebook_user_id`` is the app-scoped id of the Facebook user who granted the Page (Meta's
+    deauthorize and data-deletion callbacks name that user).
+    """
     tenant = MessengerTenant(
         seller_id=seller.id,
         page_id=page_id,
         page_name=page_name,
         page_access_token_encrypted=cipher.encrypt(page_access_token),
         status="active",
+        facebook_user_id=facebook_user_id,
     )
     session.add(tenant)
     await session.flush()
@@ -71,7 +77,14 @@ async def add_listing(
     return listing
 
 
-async def configure_active_pages(runtime: Runtime) -> int:
+async def settings_for(session: AsyncSession, tenant_id: int) -> MessengerSettings:
+    """The tenant's Messenger settings, created with defaults on first use (in the caller's transaction)."""
+    return await repository.settings_for(session, tenant_id)
+
+
+async def configure_active_pages(
+    session_factory: async_sessionmaker[AsyncSession], cipher: TokenCipher, graph: GraphClient
+) -> int:
     """Set Get Started, the persistent menu, greeting and ice breakers on every active Page.
 
     Meta allows about ten profile calls per ten minutes per Page: run it when a Page is connected or its
@@ -80,22 +93,16 @@ async def configure_active_pages(runtime: Runtime) -> int:
     from accorria_agent.messenger.errors import GraphApiError
     from accorria_agent.messenger.page_setup import configure_page
 
-    async with runtime.session_factory() as session:
-        tenants = (
-            (await session.execute(select(MessengerTenant).where(MessengerTenant.status == "active")))
-            .scalars()
-            .all()
-        )
-        work = [
-            (t.page_id, runtime.cipher.decrypt(t.page_access_token_encrypted), t.page_name) for t in tenants
-        ]
+    async with session_factory() as session:
+        tenants = await repository.active_tenants(session)
+        work = [(t.page_id, cipher.decrypt(t.page_access_token_encrypted), t.page_name) for t in tenants]
     done = 0
     for page_id, token, page_name in work:
         greeting_text = (
             f"Hi {{{{user_first_name}}}}! Ask us about our cars — {page_name}'s assistant replies 24/7."
         )
         try:
-            await configure_page(runtime.graph, token, greeting_text[:160])
+            await configure_page(graph, token, greeting_text[:160])
             done += 1
         except GraphApiError as error:
             log.warning("page_setup_failed", page_id=page_id, error=error.summary())

@@ -13,6 +13,7 @@ import httpx
 from fastapi import APIRouter
 
 from .config import LIKE_STICKER_ID, PAGE_INBOX_APP_ID, SimulatorConfig
+from .errors import SimulatorInputError as SimulatorInputError
 from .state import BuyerThread, SimulatorState, ThreadMessage, new_mid
 from .webhooks import (
     Channel,
@@ -37,14 +38,6 @@ REACTION_EMOJI = {
 #: Messenger clients refuse more edits than this; the simulator mirrors it.
 MAX_EDITS = 5
 LIKE_STICKER_URL = "https://scontent.xx.fbcdn.net/v/t39.1997-6/851557_369239266556155_759568595_n.png"
-
-
-class SimulatorInputError(ValueError):
-    """A buyer/inbox action that makes no sense (rendered as HTTP 400/404 by the UI API)."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass
@@ -141,6 +134,7 @@ class Simulator:
         like: bool = False,
         reply_to: str | None = None,
         referral: dict[str, Any] | None = None,
+        page_id: str | None = None,
     ) -> int:
         """Have buyer ``psid`` send something; returns the agent's HTTP status (0: no answer)."""
         result = await self.buyer_message(
@@ -154,6 +148,7 @@ class Simulator:
             like=like,
             reply_to=reply_to,
             referral=referral,
+            page_id=page_id,
         )
         return result.status
 
@@ -170,11 +165,23 @@ class Simulator:
         like: bool = False,
         reply_to: str | None = None,
         referral: dict[str, Any] | None = None,
+        page_id: str | None = None,
     ) -> DeliveryResult:
-        """Store a buyer message/postback in the thread and deliver its signed webhook."""
+        """Store a buyer message/postback in the thread and deliver its signed webhook.
+
+        ``page_id`` names the Page a new buyer writes to (PSIDs are Page-scoped, so a known buyer stays
+        on their Page).
+        """
         if not (text or quick_reply or postback or attachments or like):
             raise SimulatorInputError("nothing to send: give text, quick_reply, postback, attachment or like")
+        if page_id is not None and page_id not in self.state.pages:
+            raise SimulatorInputError(f"unknown Page {page_id[:40]}", 404)
+        known = self.state.thread(psid)
+        if known is not None and page_id is not None and self.page_of(known) != page_id:
+            raise SimulatorInputError("this PSID belongs to another Page (PSIDs are Page-scoped)")
         thread = self.state.ensure_buyer(psid, name)
+        if known is None and page_id is not None and page_id != self.config.page_id:
+            thread.page_id = page_id
         now = self.state.now_ms()
         mid = new_mid()
         if postback is not None:

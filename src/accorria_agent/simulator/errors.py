@@ -97,3 +97,11 @@ def unsupported_request(method: str, object_id: str) -> GraphError:
         subcode=33,
         type_="GraphMethodException",
     )
+
+
+class SimulatorInputError(ValueError):
+    """A buyer/inbox action that makes no sense (rendered as HTTP 400/404 by the UI API)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status

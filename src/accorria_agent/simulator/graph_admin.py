@@ -89,9 +89,9 @@ def add_admin_routes(router: APIRouter, sim: Simulator) -> None:
     async def messenger_profile(version: str, node: str, request: Request) -> Response:
         check_version(state, version)
         params = await read_params(request)
-        require_page_token(state, request, params)
-        check_node(state, node)
-        profile = state.messenger_profile
+        page_id = require_page_token(state, request, params)
+        check_node(state, node, page_id)
+        profile = state.page(page_id).messenger_profile
         if request.method == "GET":
             wanted = _field_list(params.get("fields"), "fields")
             data = {k: profile[k] for k in wanted if k in profile}
@@ -112,24 +112,48 @@ def add_admin_routes(router: APIRouter, sim: Simulator) -> None:
     async def subscribed_apps(version: str, node: str, request: Request) -> Response:
         check_version(state, version)
         params = await read_params(request)
-        require_page_token(state, request, params)
-        check_node(state, node)
+        page_id = require_page_token(state, request, params)
+        check_node(state, node, page_id)
         app_id = sim.config.app_id
+        subscriptions = state.page(page_id).subscriptions
         if request.method == "GET":
             data = [
                 {"id": aid, "name": f"App {aid}", "subscribed_fields": fields}
-                for aid, fields in state.subscriptions.items()
+                for aid, fields in subscriptions.items()
             ]
             return JSONResponse({"data": data})
         if request.method == "DELETE":
-            state.subscriptions.pop(app_id, None)
+            subscriptions.pop(app_id, None)
             return JSONResponse({"success": True})
         wanted = _field_list(params.get("subscribed_fields"), "subscribed_fields")
         unknown = [f for f in wanted if f not in WEBHOOK_FIELDS]
         if unknown:
             raise param_error(f"Param subscribed_fields contains unknown field: {unknown[0][:40]}")
-        state.subscriptions[app_id] = wanted
+        subscriptions[app_id] = wanted
         return JSONResponse({"success": True})
+
+    @router.get("/{version}/me/accounts")
+    @graph_endpoint
+    async def me_accounts(version: str, request: Request) -> Response:
+        check_version(state, version)
+        issued = _user_token(state, request, await read_params(request))
+        return JSONResponse({"data": [_page_account(state, issued, pid) for pid in issued.page_ids]})
+
+    @router.get("/{version}/me/permissions")
+    @graph_endpoint
+    async def me_permissions(version: str, request: Request) -> Response:
+        check_version(state, version)
+        issued = _user_token(state, request, await read_params(request))
+        granted = set(issued.scopes or ())
+        asked = list(dict.fromkeys(("public_profile", *issued.requested, *granted)))
+        data = [
+            {
+                "permission": name,
+                "status": "granted" if name in granted or name == "public_profile" else "declined",
+            }
+            for name in asked
+        ]
+        return JSONResponse({"data": data})
 
 
 def _field_list(value: Any, param: str) -> list[str]:
@@ -243,17 +267,81 @@ def _questions(value: Any, param: str) -> None:
 
 # --- OAuth ---------------------------------------------------------------------------------------
 
+#: A code-exchanged user token lives about two hours, like Meta's short-lived tokens.
+SHORT_LIVED_SECONDS = 2 * 3600
+PAGE_TASKS = ["ANALYZE", "ADVERTISE", "MESSAGING", "MODERATE", "CREATE_CONTENT", "MANAGE"]
 
-def _mint(state: SimulatorState, kind: str) -> tuple[str, int | None]:
+
+def _mint(
+    state: SimulatorState,
+    kind: str,
+    *,
+    like: IssuedToken | None = None,
+    expires_in: int | None = LONG_LIVED_SECONDS,
+    page_id: str | None = None,
+) -> tuple[str, int | None]:
     now = state.now_ms()
-    expires_in = None if kind in ("PAGE", "APP") else LONG_LIVED_SECONDS
+    if kind in ("PAGE", "APP"):
+        expires_in = None
     token = "EAA" + secrets.token_urlsafe(48)
     state.tokens[token] = IssuedToken(
         kind="PAGE" if kind == "PAGE" else "USER",
         issued_ms=now,
         expires_ms=None if expires_in is None else now + expires_in * 1000,
+        scopes=like.scopes if like else None,
+        page_ids=like.page_ids if like else (),
+        page_id=page_id or (like.page_id if like else None),
+        requested=like.requested if like else (),
     )
     return token, expires_in
+
+
+def _user_token(state: SimulatorState, request: Request, params: dict[str, Any]) -> IssuedToken:
+    token = request_token(request, params)
+    if token is None or state.token_kind(token) != "USER":
+        raise invalid_token("An active user access token must be used to query information about the user.")
+    return state.tokens[token]
+
+
+def _page_account(state: SimulatorState, user: IssuedToken, page_id: str) -> dict[str, Any]:
+    """One ``me/accounts`` entry; the Page token minted from a long-lived user token never expires."""
+    page = state.page(page_id)
+    token, _ = _mint(state, "PAGE", like=user, page_id=page_id)
+    return {
+        "id": page.page_id,
+        "name": page.name,
+        "access_token": token,
+        "category": "Car Dealership",
+        "tasks": PAGE_TASKS,
+    }
+
+
+def _code_exchange(state: SimulatorState, params: dict[str, Any]) -> tuple[str, int | None]:
+    """Meta's rules: the code exists, is unused, unexpired, and ``redirect_uri`` is the dialog's."""
+    code = params.get("code")
+    grant = state.oauth_codes.get(code) if isinstance(code, str) else None
+    if grant is None or grant.expires_ms <= state.now_ms():
+        raise GraphError("Invalid verification code format.", 100, subcode=36007, type_="OAuthException")
+    if grant.used:
+        raise GraphError("This authorization code has been used.", 100, subcode=36009, type_="OAuthException")
+    if params.get("redirect_uri") != grant.redirect_uri:
+        raise GraphError(
+            "Error validating verification code. Please make sure your redirect_uri is identical to the one "
+            "you used in the OAuth dialog request",
+            100,
+            subcode=36008,
+            type_="OAuthException",
+        )
+    grant.used = True
+    like = IssuedToken(
+        kind="USER",
+        issued_ms=0,
+        expires_ms=None,
+        scopes=grant.granted,
+        page_ids=grant.page_ids,
+        requested=grant.requested,
+    )
+    return _mint(state, "USER", like=like, expires_in=SHORT_LIVED_SECONDS)
 
 
 def _exchange(state: SimulatorState, params: dict[str, Any]) -> dict[str, Any]:
@@ -271,9 +359,9 @@ def _exchange(state: SimulatorState, params: dict[str, Any]) -> dict[str, Any]:
         kind = state.token_kind(short) if isinstance(short, str) and short else None
         if kind is None or kind == "APP":
             raise invalid_token()
-        token, expires_in = _mint(state, kind)
+        token, expires_in = _mint(state, kind, like=state.tokens.get(str(short)))
     elif isinstance(params.get("code"), str) and params["code"]:
-        token, expires_in = _mint(state, "USER")
+        token, expires_in = _code_exchange(state, params)
     else:
         raise param_error("Missing grant_type=fb_exchange_token, grant_type=client_credentials or code")
     result: dict[str, Any] = {"access_token": token, "token_type": "bearer"}
@@ -301,8 +389,12 @@ def _introspect(state: SimulatorState, input_token: Any) -> dict[str, Any]:
         "expires_at": (issued.expires_ms // 1000) if issued and issued.expires_ms else 0,
         "is_valid": True,
         "issued_at": (issued.issued_ms // 1000) if issued else now_s,
-        "scopes": PAGE_SCOPES if kind != "APP" else [],
+        "scopes": []
+        if kind == "APP"
+        else list(issued.scopes)
+        if issued and issued.scopes is not None
+        else PAGE_SCOPES,
     }
     if kind == "PAGE":
-        data["profile_id"] = cfg.page_id
+        data["profile_id"] = state.token_page(str(input_token)) or cfg.page_id
     return data

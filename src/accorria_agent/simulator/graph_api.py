@@ -88,10 +88,10 @@ def build_graph_router(sim: Simulator) -> APIRouter:
     async def thread_owner(version: str, node: str, request: Request) -> Response:
         check_version(state, version)
         params = await read_params(request)
-        require_page_token(state, request, params)
-        check_node(state, node)
+        page_id = require_page_token(state, request, params)
+        check_node(state, node, page_id)
         thread = state.thread(str(params.get("recipient") or ""))
-        if thread is None:
+        if thread is None or sim.page_of(thread) != page_id:
             raise no_matching_user()
         owner = thread.owner_app_id if thread.owner_app_id is not None else _app_id(sim)
         return JSONResponse({"data": [{"thread_owner": {"app_id": owner}}]})
@@ -103,10 +103,10 @@ def build_graph_router(sim: Simulator) -> APIRouter:
     async def node_info(version: str, node: str, request: Request) -> Response:
         check_version(state, version)
         params = await read_params(request)
-        require_page_token(state, request, params)
+        page_id = require_page_token(state, request, params)
         await inject_fault(state)
-        if node in ("me", sim.config.page_id):
-            return JSONResponse({"name": sim.config.page_name, "id": sim.config.page_id})
+        if node in ("me", page_id):
+            return JSONResponse({"name": state.page(page_id).name, "id": page_id})
         thread = state.thread(node)
         if thread is None:
             raise unsupported_request("GET", node[:64])
@@ -148,12 +148,12 @@ async def _send(sim: Simulator, version: str, node: str, request: Request) -> Re
         entry.sender_action = _str_or_none(fields.sender_action)
         entry.metadata = fields.metadata
         entry.notification_type = _str_or_none(fields.notification_type)
-        require_page_token(state, request, params)
+        page_id = require_page_token(state, request, params)
         await inject_fault(state)
-        check_node(state, node)
+        check_node(state, node, page_id)
         validate(fields)
         thread = state.thread(fields.recipient_id or "")
-        if thread is None:
+        if thread is None or sim.page_of(thread) != page_id:  # PSIDs are Page-scoped
             raise no_matching_user()
         _check_window(state, thread, fields.messaging_type, fields.tag)
         body: dict[str, Any] = {"recipient_id": thread.psid}
@@ -191,14 +191,14 @@ async def _handover_request(
 ) -> tuple[BuyerThread, dict[str, Any]]:
     check_version(state, version)
     params = await read_params(request)
-    require_page_token(state, request, params)
+    page_id = require_page_token(state, request, params)
     await inject_fault(state)
-    check_node(state, node)
+    check_node(state, node, page_id)
     recipient = decode_param(params.get("recipient"))
     if not isinstance(recipient, dict) or recipient.get("id") is None:
         raise param_error("The parameter recipient is required")
     thread = state.thread(str(recipient["id"]))
-    if thread is None:
+    if thread is None or (thread.page_id or state.config.page_id) != page_id:
         raise no_matching_user()
     metadata = params.get("metadata")
     if metadata is not None and (not isinstance(metadata, str) or len(metadata) > 1000):

@@ -81,18 +81,20 @@ def request_token(request: Request, params: dict[str, Any]) -> str | None:
     return None
 
 
-def require_page_token(state: SimulatorState, request: Request, params: dict[str, Any]) -> None:
-    """Code 190 unless the request carries the Page's token (or one exchanged from it)."""
+def require_page_token(state: SimulatorState, request: Request, params: dict[str, Any]) -> str:
+    """The Page the request's Page token acts for; code 190 unless it carries a valid Page token."""
     token = request_token(request, params)
     if token is None:
         raise invalid_token("An access token is required to request this resource.")
-    if state.token_kind(token) != "PAGE":
+    page_id = state.token_page(token)
+    if page_id is None:
         raise invalid_token()
+    return page_id
 
 
-def check_node(state: SimulatorState, node: str) -> None:
-    """``me`` and the Page id are the only Page nodes the Page token can act on."""
-    if node not in ("me", state.config.page_id):
+def check_node(state: SimulatorState, node: str, page_id: str | None = None) -> None:
+    """``me`` and the token's Page id are the only Page nodes a Page token can act on."""
+    if node not in ("me", page_id or state.config.page_id):
         raise GraphError(
             f"(#100) Object with ID '{node[:64]}' does not exist, cannot be loaded due to missing "
             "permissions, or does not support this operation",

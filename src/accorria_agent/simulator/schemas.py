@@ -80,6 +80,8 @@ class BuyerMessageIn(_Body):
     like: bool = False
     reply_to: str | None = Field(default=None, max_length=200)
     referral: ReferralIn | None = None
+    #: The Page the buyer writes to (one of the simulated user's Pages); default: the configured Page.
+    page_id: str | None = Field(default=None, pattern=r"^[0-9]{1,20}$")
 
     @model_validator(mode="after")
     def _one_kind(self) -> BuyerMessageIn:

@@ -237,11 +237,47 @@ class FaultSettings:
 
 @dataclass
 class IssuedToken:
-    """A token minted by the fake OAuth endpoint (value kept only as the dict key)."""
+    """A token minted by the fake OAuth endpoint (value kept only as the dict key).
+
+    A USER token from the Login dialog carries the granted ``scopes`` and the chosen ``page_ids``; a
+    PAGE token names its ``page_id`` (``None``: the configured Page).
+    """
 
     kind: Literal["USER", "PAGE", "APP"]
     issued_ms: int
     expires_ms: int | None
+    scopes: tuple[str, ...] | None = None
+    page_ids: tuple[str, ...] = ()
+    page_id: str | None = None
+    requested: tuple[str, ...] = ()
+    revoked: bool = False
+
+
+@dataclass
+class SimPage:
+    """A Facebook Page of the simulated Facebook user: its own token, profile and app subscriptions."""
+
+    page_id: str
+    name: str
+    messenger_profile: dict[str, Any] = field(default_factory=dict)
+    #: app id → subscribed webhook fields.
+    subscriptions: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON shape used by ``/api/pages`` (never a token)."""
+        return {"page_id": self.page_id, "name": self.name, "subscriptions": self.subscriptions}
+
+
+@dataclass
+class OAuthCode:
+    """A Login-dialog ``code``: single-use, short-lived, bound to its ``redirect_uri``."""
+
+    redirect_uri: str
+    page_ids: tuple[str, ...]
+    granted: tuple[str, ...]
+    requested: tuple[str, ...]
+    expires_ms: int
+    used: bool = False
 
 
 class SimulatorState:
@@ -254,10 +290,14 @@ class SimulatorState:
         self.sent: deque[SentRequest] = deque(maxlen=MAX_LOG_ENTRIES)
         self.webhooks: deque[WebhookRecord] = deque(maxlen=MAX_LOG_ENTRIES)
         self.faults = FaultSettings()
-        self.messenger_profile: dict[str, Any] = {}
-        #: app id → subscribed webhook fields.
-        self.subscriptions: dict[str, list[str]] = {}
+        #: The simulated Facebook user's Pages; the configured Page is the first.
+        self.pages: dict[str, SimPage] = {config.page_id: SimPage(config.page_id, config.page_name)}
+        # The configured Page's profile and subscriptions, under their historical names.
+        self.messenger_profile: dict[str, Any] = self.pages[config.page_id].messenger_profile
+        self.subscriptions: dict[str, list[str]] = self.pages[config.page_id].subscriptions
         self.tokens: dict[str, IssuedToken] = {}
+        self.oauth_codes: dict[str, OAuthCode] = {}
+        self.config_token_revoked = False
         self.handover_log: list[dict[str, Any]] = []
         self._seq = 0
 
@@ -339,18 +379,54 @@ class SimulatorState:
     # --- tokens ----------------------------------------------------------------------------------
 
     def token_kind(self, token: str) -> Literal["USER", "PAGE", "APP"] | None:
-        """What a token is, if we know it and it has not expired."""
+        """What a token is, if we know it and it has not expired (or been revoked)."""
         cfg = self.config
         if secrets.compare_digest(token, cfg.page_access_token):
-            return "PAGE"
+            return None if self.config_token_revoked else "PAGE"
         if secrets.compare_digest(token, f"{cfg.app_id}|{cfg.app_secret}"):
             return "APP"
         issued = self.tokens.get(token)
-        if issued is None:
+        if issued is None or issued.revoked:
             return None
         if issued.expires_ms is not None and issued.expires_ms <= self.now_ms():
             return None
         return issued.kind
+
+    def token_page(self, token: str) -> str | None:
+        """The Page a valid Page token acts for (``None`` for any other token)."""
+        if self.token_kind(token) != "PAGE":
+            return None
+        issued = self.tokens.get(token)
+        return issued.page_id if issued is not None and issued.page_id else self.config.page_id
+
+    def page(self, page_id: str) -> SimPage:
+        """A known Page (callers checked the id)."""
+        return self.pages[page_id]
+
+    def add_page(self, name: str, page_id: str | None = None) -> SimPage:
+        """Give the simulated Facebook user another Page (ids are 15 digits, like Meta's)."""
+        if page_id is None:
+            page_id = str(100_000_000_000_000 + secrets.randbelow(899_999_999_999_999))
+        page = self.pages.get(page_id)
+        if page is None:
+            page = self.pages[page_id] = SimPage(page_id, name)
+        return page
+
+    def revoke_page_tokens(self, page_id: str) -> int:
+        """Invalidate every token of a Page (as a password change or removed app does); returns how many."""
+        count = 0
+        for issued in self.tokens.values():
+            if (
+                issued.kind == "PAGE"
+                and (issued.page_id or self.config.page_id) == page_id
+                and not issued.revoked
+            ):
+                issued.revoked = True
+                count += 1
+        if page_id == self.config.page_id:
+            self.config_token_revoked = True
+            count += 1
+        return count
 
     # --- reset -----------------------------------------------------------------------------------
 

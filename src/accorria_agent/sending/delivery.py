@@ -16,9 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, Message
-from accorria_agent.conversations.repository import SENDABLE
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
@@ -31,19 +29,19 @@ from accorria_agent.messenger.send_api import SendApiValidationError, text_messa
 from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
+from accorria_agent.sending import repository as repo
+from accorria_agent.sending.repository import HELD, SENDABLE
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = structlog.get_logger(__name__)
 
-DELIVER_OUTBOUND_TASK = "deliver_outbound"
+DELIVER_OUTBOUND_TASK = "deliver_outbound"  # registered by sending.tasks
 # Waits longer than this are not slept inside the conversation's job: the message is retried later.
 MAX_INLINE_WAIT_SECONDS = 2.0
 MAX_DEFERRED_ATTEMPTS = 8
 HUMAN_DELAY_MAX_SECONDS = 4.0
-# Kept while sending is halted or the Page cannot send; released on resume (messenger.controls).
-HELD = "held"
 
 
 def outbound_lock(page_id: str, buyer_psid: str) -> str:
@@ -52,6 +50,18 @@ def outbound_lock(page_id: str, buyer_psid: str) -> str:
     Not the conversation lock: a delivery waiting to fire must not block the buyer's next turn.
     """
     return f"outbound:{page_id}:{buyer_psid}"
+
+
+def delivery_job(
+    tenant_id: int, page_id: str, buyer_psid: str, message_ids: list[int], delay_seconds: float | None = None
+) -> JobRequest:
+    """The ``deliver_outbound`` job of these messages of one conversation, under its outbound lock."""
+    return JobRequest(
+        task=DELIVER_OUTBOUND_TASK,
+        args={"tenant_id": tenant_id, "message_ids": message_ids},
+        lock=outbound_lock(page_id, buyer_psid),
+        delay_seconds=delay_seconds or 0.0,
+    )
 
 
 @dataclass(frozen=True)
@@ -99,8 +109,19 @@ class OutboundDelivery:
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
 
+    @staticmethod
+    def delivery_job(
+        tenant_id: int,
+        page_id: str,
+        buyer_psid: str,
+        message_ids: list[int],
+        delay_seconds: float | None = None,
+    ) -> JobRequest:
+        """See :func:`delivery_job` (here so callers need only the delivery object)."""
+        return delivery_job(tenant_id, page_id, buyer_psid, message_ids, delay_seconds)
+
     async def deliver(
-        self, tenant_id: int, message_ids: list[int], first: PreparedSend | None = None
+        self, tenant_id: int, message_ids: list[int], first: object | None = None
     ) -> None:
         """Send each message in order, re-checking policy and takeover state right before each send.
 
@@ -109,7 +130,7 @@ class OutboundDelivery:
         its gate is not run a second time. Every later message is gated right before its own send.
         """
         for message_id in message_ids:
-            ready = first if first is not None and first.message_id == message_id else None
+            ready = first if isinstance(first, PreparedSend) and first.message_id == message_id else None
             await self._deliver_one(tenant_id, message_id, ready)
 
     async def _schedule_retry(
@@ -144,7 +165,7 @@ class OutboundDelivery:
     async def thread_control(self, tenant_id: int, psid: str, action: str) -> None:
         """Pass the thread to the Page Inbox or take it back; failures are logged, never fatal."""
         async with transaction(self._factory) as session:
-            tenant = await _tenant(session, tenant_id)
+            tenant = await repo.tenant(session, tenant_id)
             if tenant is None or tenant.status != "active":
                 return
             token = self._cipher.decrypt(tenant.page_access_token_encrypted)
@@ -232,13 +253,13 @@ class OutboundDelivery:
                     f"A message could not be delivered: {reason}",
                 )
             if status == HELD:
-                tenant = await _tenant(session, tenant_id)
+                tenant = await repo.tenant(session, tenant_id)
                 if tenant is not None and tenant.status != "needs_reauth":
                     tenant.status = "needs_reauth"
                     tenant.status_reason = "Page token invalid or expired: reconnect the Page"
                     await notify_seller(session, tenant_id, None, "needs_reauth", tenant.status_reason)
             elif reason and reason.startswith(ErrorClass.PAGE_RESTRICTED.value):
-                tenant = await _tenant(session, tenant_id)
+                tenant = await repo.tenant(session, tenant_id)
                 if tenant is not None:
                     tenant.status = "restricted"
                     tenant.status_reason = "Meta restricted this Page's messaging"
@@ -421,7 +442,3 @@ def _hold_reason(tenant: MessengerTenant, halt_reason: str | None) -> str | None
     if tenant.status != "active":
         return f"held: Page {tenant.status}"
     return None
-
-
-async def _tenant(session: AsyncSession, tenant_id: int) -> MessengerTenant | None:
-    return await session.get(MessengerTenant, tenant_id)

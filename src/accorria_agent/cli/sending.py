@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.db.engine import create_engine, create_session_factory, transaction
 from accorria_agent.jobs.interface import JobQueue, TaskRegistry
-from accorria_agent.messenger import controls
 from accorria_agent.runtime import job_queue_for
+from accorria_agent.sending import controls
 from accorria_agent.settings import Settings
 
 T = TypeVar("T")

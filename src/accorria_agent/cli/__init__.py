@@ -1,15 +1,18 @@
-"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, bench, version."""
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, sending, privacy, rotate-keys, bench …"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from accorria_agent import __version__
+
+if TYPE_CHECKING:
+    from accorria_agent.runtime import Runtime
 
 app = typer.Typer(
     name="accorria-agent",
@@ -27,6 +30,10 @@ sending_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sending_app, name="sending")
+privacy_app = typer.Typer(
+    help="Privacy: erase a buyer's data, purge what is older than RETENTION_DAYS.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -63,21 +70,30 @@ def serve(
     ] = True,
 ) -> None:
     """Run the production web process (webhook, health, metrics). Refuses unsafe settings."""
+    from accorria_agent.preflight import startup_problem
     from accorria_agent.settings import Settings
 
     settings = Settings(ACCORRIA_ENV="production")
-    problems = settings.problems_for_production()
-    if problems:
-        _fail(problems[0])
+    problem = startup_problem(settings)
+    if problem:
+        _fail(problem)
     import uvicorn
 
     from accorria_agent.app import create_app
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.runtime import build_runtime
 
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, secrets=settings_secrets(settings))
     runtime = build_runtime(settings, run_jobs=with_jobs)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
+    on_started = None
+    if with_jobs:
+        from accorria_agent.privacy.tasks import schedule_purge
+
+        async def on_started(started: Runtime) -> None:
+            await schedule_purge(started.session_factory, started.queue)
+
+    app_ = create_app(runtime, on_started=on_started)
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
 
 
 @app.command()
@@ -89,16 +105,18 @@ def worker(
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
     import asyncio
 
-    from accorria_agent.logging_setup import configure_logging
+    from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.settings import Settings
     from accorria_agent.worker import run_worker
 
     settings = Settings()
     if settings.accorria_env == "production":
-        problems = settings.problems_for_production()
-        if problems:
-            _fail(problems[0])
-    configure_logging(settings.log_level)
+        from accorria_agent.preflight import startup_problem
+
+        problem = startup_problem(settings)
+        if problem:
+            _fail(problem)
+    configure_logging(settings.log_level, secrets=settings_secrets(settings))
     asyncio.run(run_worker(settings, stop_after_idle=until_idle))
 
 
@@ -129,7 +147,7 @@ def parse(
     asking_price: Annotated[Optional[float], typer.Option(help="The listing's asking price.")] = None,  # noqa: UP045
 ) -> None:
     """Understand buyer messages: one JSON object (TEXT) or one JSON line per input line (stdin)."""
-    from accorria_agent.negotiation.parse_cli import parse_lines, parse_one
+    from accorria_agent.cli.parse import parse_lines, parse_one
 
     if text is not None:
         typer.echo(json.dumps(parse_one(text, asking_price)))
@@ -145,10 +163,28 @@ PageOption = Annotated[
 ]
 
 
+@app.command("rotate-keys")
+def rotate_keys_command(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction.")] = 200,
+    database_url: Annotated[Optional[str], typer.Option(help="Overrides DATABASE_URL.")] = None,  # noqa: UP045
+) -> None:
+    """Re-encrypt every stored secret with the newest ENCRYPTION_KEY (first of the list). Resumable."""
+    import asyncio
+
+    from accorria_agent.pages.rotate_cli import run_rotation
+    from accorria_agent.settings import Settings, normalise_database_url
+
+    settings = Settings()
+    url = normalise_database_url(database_url) if database_url else settings.effective_database_url
+    code = asyncio.run(run_rotation(settings, url, batch_size))
+    if code:
+        raise typer.Exit(code)
+
+
 @sending_app.command("status")
 def sending_status() -> None:
     """Show the kill switch, the Pages that are not sending, and how many replies are held."""
-    from accorria_agent.messenger.controls_cli import SendingCommandError, show_status
+    from accorria_agent.cli.sending import SendingCommandError, show_status
 
     try:
         show_status()
@@ -162,7 +198,7 @@ def sending_halt(
     reason: Annotated[str, typer.Option(help="Why (shown to operators and, for a Page, its seller).")] = "",
 ) -> None:
     """Stop all sending at once (or one Page's). Messages keep being stored; replies are held."""
-    from accorria_agent.messenger.controls_cli import SendingCommandError, halt
+    from accorria_agent.cli.sending import SendingCommandError, halt
 
     try:
         halt(page, reason)
@@ -178,11 +214,43 @@ def sending_resume(
     ] = False,
 ) -> None:
     """Resume sending (or one Page's) and release the held replies (re-checked before each send)."""
-    from accorria_agent.messenger.controls_cli import SendingCommandError, resume
+    from accorria_agent.cli.sending import SendingCommandError, resume
 
     try:
         resume(page, discard_held=discard_held)
     except SendingCommandError as error:
+        _fail(str(error))
+
+
+@privacy_app.command("delete-buyer")
+def privacy_delete_buyer(
+    page: Annotated[str, typer.Option("--page", help="The Page's id.")],
+    psid: Annotated[str, typer.Option("--psid", help="The buyer's page-scoped id on that Page.")],
+) -> None:
+    """Erase a buyer: message texts, payloads, name, PSID and raw events; counts stay. Prints the record."""
+    from accorria_agent.privacy.commands import PrivacyCommandError, delete_buyer
+    from accorria_agent.settings import Settings
+
+    try:
+        typer.echo(delete_buyer(Settings(), page, psid))
+    except PrivacyCommandError as error:
+        _fail(str(error))
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    days: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(min=1, help="Purge what is older than this many days (default RETENTION_DAYS)."),
+    ] = None,
+) -> None:
+    """Purge buyer message text and raw webhook payloads past the retention period (rows and counts stay)."""
+    from accorria_agent.privacy.commands import PrivacyCommandError, purge
+    from accorria_agent.settings import Settings
+
+    try:
+        typer.echo(purge(Settings(), days))
+    except PrivacyCommandError as error:
         _fail(str(error))
 
 

@@ -20,16 +20,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import func, select, update
 
-from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import utcnow
-from accorria_agent.db.tenancy import tenant_select
-from accorria_agent.jobs.interface import JobQueue, JobRequest
-from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, HELD, outbound_lock
-from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, SendingControl
+from accorria_agent.jobs.interface import JobQueue
+from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
+from accorria_agent.sending import repository as repo
+from accorria_agent.sending.delivery import delivery_job
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,7 +54,7 @@ class SendingStatus:
 
 async def global_halt_reason(session: AsyncSession) -> str | None:
     """The kill switch's reason when sending is halted everywhere, else ``None`` (one primary-key read)."""
-    control = await session.get(SendingControl, GLOBAL_SENDING_SCOPE)
+    control = await repo.sending_control(session)
     if control is None or not control.halted:
         return None
     return control.reason or "halted by the operator"
@@ -64,10 +62,9 @@ async def global_halt_reason(session: AsyncSession) -> str | None:
 
 async def halt_all(session: AsyncSession, reason: str) -> None:
     """Throw the kill switch: from the next send on, no process sends anything."""
-    control = await session.get(SendingControl, GLOBAL_SENDING_SCOPE, with_for_update=True)
+    control = await repo.sending_control(session, for_update=True)
     if control is None:
-        control = SendingControl(scope=GLOBAL_SENDING_SCOPE)
-        session.add(control)
+        control = repo.new_sending_control(session)
     control.halted = True
     control.reason = (reason or "halted by the operator")[:500]
     control.changed_at = utcnow()
@@ -76,24 +73,15 @@ async def halt_all(session: AsyncSession, reason: str) -> None:
 
 async def resume_all(session: AsyncSession, queue: JobQueue, *, discard_held: bool = False) -> int:
     """Release the kill switch and the replies it held (of Pages that are active); returns how many."""
-    control = await session.get(SendingControl, GLOBAL_SENDING_SCOPE, with_for_update=True)
+    control = await repo.sending_control(session, for_update=True)
     if control is not None:
         control.halted = False
         control.reason = None
         control.changed_at = utcnow()
     # Only the Pages that hold something (the partial index answers this): one query per such Page,
     # not per connected Page. Operator-wide ids only; each Page's rows are then read tenant-scoped.
-    tenants = (
-        await session.execute(
-            select(Message.tenant_id)
-            .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
-            .where(Message.status == HELD, MessengerTenant.status == "active")
-            .distinct()
-            .order_by(Message.tenant_id)
-        )
-    ).scalars()
     released = 0
-    for tenant_id in list(tenants):
+    for tenant_id in await repo.tenants_holding_replies(session):
         released += await release_held(session, queue, tenant_id, discard=discard_held)
     log.warning("sending_resumed", scope=GLOBAL_SENDING_SCOPE, released=released, discarded=discard_held)
     return released
@@ -141,44 +129,22 @@ async def release_held(
 
     Runs in the caller's transaction: the jobs exist exactly when the status change is committed.
     """
-    rows = (
-        await session.execute(
-            tenant_select(Message, tenant_id)
-            .with_only_columns(Message.id, Message.conversation_id, Conversation.buyer_psid)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.status == HELD)
-            .order_by(Message.id)
-        )
-    ).all()
+    rows = await repo.held_replies(session, tenant_id)
     if not rows:
         return 0
     ids = [row.id for row in rows]
     if discard:
-        await session.execute(
-            update(Message)
-            .where(Message.tenant_id == tenant_id, Message.id.in_(ids))
-            .values(status="dropped", status_reason="discarded when sending resumed")
-        )
+        await repo.set_status(session, tenant_id, ids, "dropped", "discarded when sending resumed")
         return len(ids)
-    page_id = (
-        await session.execute(select(MessengerTenant.page_id).where(MessengerTenant.id == tenant_id))
-    ).scalar_one()
+    page_id = await repo.page_id_of(session, tenant_id)
     by_conversation: dict[str, list[int]] = {}
     for row in rows:
         by_conversation.setdefault(row.buyer_psid, []).append(row.id)
-    await session.execute(
-        update(Message)
-        .where(Message.tenant_id == tenant_id, Message.id.in_(ids))
-        .values(status="queued", status_reason="released after a pause")
-    )
+    await repo.set_status(session, tenant_id, ids, "queued", "released after a pause")
     await queue.defer_many(
         session,
         [
-            JobRequest(
-                task=DELIVER_OUTBOUND_TASK,
-                args={"tenant_id": tenant_id, "message_ids": message_ids},
-                lock=outbound_lock(page_id, psid),
-            )
+            delivery_job(tenant_id, page_id, psid, message_ids)
             for psid, message_ids in by_conversation.items()
         ],
     )
@@ -187,33 +153,20 @@ async def release_held(
 
 async def sending_status(session: AsyncSession) -> SendingStatus:
     """The kill switch, the Pages that are not sending, and the number of held replies."""
-    control = await session.get(SendingControl, GLOBAL_SENDING_SCOPE)
-    paused = (
-        await session.execute(
-            select(MessengerTenant.page_id, MessengerTenant.status, MessengerTenant.status_reason)
-            .where(MessengerTenant.status != "active")
-            .order_by(MessengerTenant.page_id)
-        )
-    ).all()
-    # An operator-wide count (no tenant's content is read): the partial index answers it.
-    held = (
-        await session.execute(select(func.count()).select_from(Message).where(Message.status == HELD))
-    ).scalar_one()
+    control = await repo.sending_control(session)
+    paused = await repo.pages_not_sending(session)
+    held = await repo.held_count(session)
     return SendingStatus(
         halted=bool(control and control.halted),
         reason=control.reason if control and control.halted else None,
         changed_at=control.changed_at if control else None,
-        paused_pages=[(row[0], row[1], row[2]) for row in paused],
-        held_messages=int(held),
+        paused_pages=paused,
+        held_messages=held,
     )
 
 
 async def _tenant_by_page(session: AsyncSession, page_id: str) -> MessengerTenant:
-    tenant = (
-        await session.execute(
-            select(MessengerTenant).where(MessengerTenant.page_id == page_id).with_for_update()
-        )
-    ).scalar_one_or_none()
+    tenant = await repo.tenant_by_page_for_update(session, page_id)
     if tenant is None:
         raise UnknownPage(page_id)
     return tenant

@@ -1,0 +1,177 @@
+"""All SQL of the sending domain: outbound intents, the kill switch, held replies. Tenant data is read
+only through ``tenant_select``; the few operator-wide reads (kill switch, counts) read no content."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.repository import outbound_message as outbound_message
+from accorria_agent.db.tenancy import tenant_select
+from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, SendingControl
+from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
+from accorria_agent.sellers.service import settings_for
+
+# Outbound statuses a sender may still send from (pending: its job runs now; queued: a job will).
+SENDABLE = ("pending", "queued")
+# Kept while sending is halted or the Page cannot send; released on resume (sending.controls).
+HELD = "held"
+
+
+def halt_reason_of(control: SendingControl | None) -> str | None:
+    """The kill switch's reason when it is thrown, else ``None``."""
+    if control is None or not control.halted:
+        return None
+    return control.reason or "by the operator"
+
+
+async def outbound_with_context(
+    session: AsyncSession, tenant_id: int, message_id: int
+) -> tuple[Message, Conversation, MessengerTenant, MessengerSettings, str | None] | None:
+    """An outbound message with its conversation, tenant, settings and the kill switch's reason (or
+    ``None``), in one query: the send-time gate reads them all right before each send."""
+    result = await session.execute(
+        tenant_select(Message, tenant_id)
+        .add_columns(Conversation, MessengerTenant, MessengerSettings, SendingControl)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
+        .outerjoin(MessengerSettings, MessengerSettings.tenant_id == Message.tenant_id)
+        .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
+        .where(Message.id == message_id, Message.direction == "outbound")
+    )
+    row = result.first()
+    if row is None:
+        return None
+    message, conversation, tenant, settings, control = row
+    if settings is None:
+        settings = await settings_for(session, tenant_id)
+    return message, conversation, tenant, settings, halt_reason_of(control)
+
+
+async def record_sent(
+    session: AsyncSession, tenant_id: int, message_id: int, mid: str | None, now: datetime
+) -> datetime | None:
+    """Mark an outbound message sent (unless an echo or receipt got there first) and, for the bot's
+    messages, the conversation's last bot message time. Returns when the buyer last wrote (for the reply
+    latency metric) when the bot's message was marked now, else ``None``. Two statements, no reads."""
+    marked = (
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.status.in_(SENDABLE))
+            .values(status="sent", status_reason=None, mid=mid)
+            .returning(Message.conversation_id, Message.author)
+        )
+    ).first()
+    if marked is None:
+        if mid:
+            # Reconciled by its echo before we got here: keep its status, only fill in the mid.
+            await session.execute(
+                update(Message)
+                .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.mid.is_(None))
+                .values(mid=mid)
+            )
+        return None
+    if marked.author != "bot":
+        return None
+    last_buyer = (
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.tenant_id == tenant_id, Conversation.id == marked.conversation_id)
+            .values(last_bot_message_at=now)
+            .returning(Conversation.last_buyer_message_at)
+        )
+    ).scalar_one_or_none()
+    return last_buyer
+
+
+async def tenant(session: AsyncSession, tenant_id: int) -> MessengerTenant | None:
+    """The tenant row by primary key."""
+    return await session.get(MessengerTenant, tenant_id)
+
+
+async def tenant_by_page_for_update(session: AsyncSession, page_id: str) -> MessengerTenant | None:
+    """The tenant serving ``page_id``, locked for the status change the caller makes."""
+    return (
+        await session.execute(
+            select(MessengerTenant).where(MessengerTenant.page_id == page_id).with_for_update()
+        )
+    ).scalar_one_or_none()
+
+
+async def sending_control(session: AsyncSession, *, for_update: bool = False) -> SendingControl | None:
+    """The kill switch row (one primary-key read), locked when the caller changes it."""
+    return await session.get(SendingControl, GLOBAL_SENDING_SCOPE, with_for_update=for_update or None)
+
+
+def new_sending_control(session: AsyncSession) -> SendingControl:
+    """Create the kill switch row (first halt on a fresh database)."""
+    control = SendingControl(scope=GLOBAL_SENDING_SCOPE)
+    session.add(control)
+    return control
+
+
+async def tenants_holding_replies(session: AsyncSession) -> list[int]:
+    """Active Pages holding replies (the partial index answers this). Operator-wide ids only."""
+    tenants = (
+        await session.execute(
+            select(Message.tenant_id)
+            .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
+            .where(Message.status == HELD, MessengerTenant.status == "active")
+            .distinct()
+            .order_by(Message.tenant_id)
+        )
+    ).scalars()
+    return list(tenants)
+
+
+async def held_replies(session: AsyncSession, tenant_id: int) -> Sequence[Row[int, int, str]]:
+    """One Page's held replies (id, conversation id, buyer psid), in order."""
+    return (
+        await session.execute(
+            tenant_select(Message, tenant_id)
+            .with_only_columns(Message.id, Message.conversation_id, Conversation.buyer_psid)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.status == HELD)
+            .order_by(Message.id)
+        )
+    ).all()
+
+
+async def set_status(session: AsyncSession, tenant_id: int, ids: list[int], status: str, reason: str) -> None:
+    """Set the status of these messages of one tenant."""
+    await session.execute(
+        update(Message)
+        .where(Message.tenant_id == tenant_id, Message.id.in_(ids))
+        .values(status=status, status_reason=reason)
+    )
+
+
+async def page_id_of(session: AsyncSession, tenant_id: int) -> str:
+    """The Page id of a tenant."""
+    return (
+        await session.execute(select(MessengerTenant.page_id).where(MessengerTenant.id == tenant_id))
+    ).scalar_one()
+
+
+async def pages_not_sending(session: AsyncSession) -> list[tuple[str, str, str | None]]:
+    """Every Page that is not active: (page id, status, reason), by page id."""
+    rows = (
+        await session.execute(
+            select(MessengerTenant.page_id, MessengerTenant.status, MessengerTenant.status_reason)
+            .where(MessengerTenant.status != "active")
+            .order_by(MessengerTenant.page_id)
+        )
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+async def held_count(session: AsyncSession) -> int:
+    """How many replies are held, operator-wide (no tenant's content is read; the partial index answers)."""
+    held = (
+        await session.execute(select(func.count()).select_from(Message).where(Message.status == HELD))
+    ).scalar_one()
+    return int(held)
