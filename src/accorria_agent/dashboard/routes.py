@@ -23,6 +23,7 @@ from accorria_agent.audit import service as audit
 from accorria_agent.conversations.context import Sender
 from accorria_agent.dashboard import service
 from accorria_agent.dashboard.auth import current_seller
+from accorria_agent.dashboard.preview import router as preview_router
 from accorria_agent.dashboard.schemas import (
     ConversationDetail,
     ConversationSummary,
@@ -258,4 +259,5 @@ async def dashboard_static(name: str) -> Response:
 
 router = APIRouter()
 router.include_router(api)
+router.include_router(preview_router)
 router.include_router(pages)

@@ -98,6 +98,11 @@ async def _load(session: AsyncSession, member: MemberContext, listing_id: int) -
     return listing
 
 
+async def listing_row(session: AsyncSession, member: MemberContext, listing_id: int) -> Listing:
+    """The account's listing row with its rules (for in-process use such as the preview chat); 404 else."""
+    return await _load(session, member, listing_id)
+
+
 async def _tenant_id(session: AsyncSession, member: MemberContext, page_id: str | None) -> int | None:
     if page_id is None:
         return None
