@@ -124,6 +124,9 @@ def test_live_inbox_takeover_reply_resume_and_every_page_on_a_phone(
                 width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
                 assert width <= inner, f"{path} scrolls sideways at 390 px ({width} > {inner})"
                 assert serious_axe_violations(page) == [], path
+            if route == "listings/1":  # the QR code really renders (a namespaced SVG), not a broken image
+                page.wait_for_function("document.querySelector('img.qr')?.complete", timeout=5000)
+                assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0
             if shots:
                 name = route.replace("/", "-").replace("{cid}", "thread")
                 page.screenshot(path=str(Path(shots) / f"{name}-{label}.png"), full_page=label == "phone")

@@ -6,6 +6,7 @@ Every function takes the signed-in member and scopes by their account; another a
 
 from __future__ import annotations
 
+import io
 import secrets
 from decimal import Decimal
 from typing import Any
@@ -271,5 +272,17 @@ async def listing_qr_svg(session: AsyncSession, member: MemberContext, listing_i
     if listing.m_me_url is None:
         raise Conflict("connect a Page to this listing first: its m.me link needs one")
     qr = segno.make(listing.m_me_url, error="m")
-    svg: str = qr.svg_inline(scale=8, border=2, dark="#111111", light="#ffffff")
-    return svg
+    buffer = io.BytesIO()
+    # With its namespace: the dashboard shows it as an <img>, which renders only a namespaced SVG.
+    qr.save(
+        buffer,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        scale=8,
+        border=2,
+        dark="#111111",
+        light="#ffffff",
+    )
+    return buffer.getvalue().decode("utf-8")
