@@ -347,8 +347,9 @@ _PROMISES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "shipping": (re.compile(r"\bship(?:ping|ped|s)?\b|\btransport(?:ation)?\b", re.I), ("ship", "transport")),
 }  # fmt: skip
 _DEFERRED_TOPIC_RE = re.compile(
-    r"\b((?:check with|ask) the seller (?:about|on|regarding) (?:the |a |any )?)"
-    r"(?:warranty|delivery|financing|shipping)\b",
+    r"\b((?:check with|ask) the seller (?:about|on|regarding) (?:the |a |any )?"
+    r"|preguntar al vendedor sobre (?:la |el )?)"
+    r"(?:warranty|delivery|financing|shipping|garant[ií]a|entrega|financiamiento|env[ií]o)\b",
     re.I,
 )
 _URL_RE = re.compile(
