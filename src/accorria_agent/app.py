@@ -17,6 +17,7 @@ from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
+from accorria_agent.questions.routes import router as questions_router
 from accorria_agent.runtime import Runtime
 
 
@@ -52,6 +53,7 @@ def create_app(
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
+    app.include_router(questions_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

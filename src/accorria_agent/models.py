@@ -5,6 +5,7 @@ from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.questions.models import ListingFact, SellerQuestion
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -17,10 +18,12 @@ __all__ = [
     "EventLog",
     "Job",
     "Listing",
+    "ListingFact",
     "Message",
     "MessengerSettings",
     "MessengerTenant",
     "Seller",
+    "SellerQuestion",
     "SellerNotification",
     "WebhookDelivery",
     "metadata",

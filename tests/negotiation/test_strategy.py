@@ -98,7 +98,8 @@ def test_repeated_lowest_price_asks_never_reach_the_floor() -> None:
         assert decision.amount is not None and decision.amount > RULES.price_floor
         assert RULES.price_floor not in decision.allowed_amounts
     # A question alone earns nothing; repeated asking earns one step, once, and never the floor.
-    assert actions[:4] == [ActionKind.ASK_OFFER, ActionKind.COUNTER, ActionKind.ASK_OFFER, ActionKind.ASK_OFFER]
+    ask, counter = ActionKind.ASK_OFFER, ActionKind.COUNTER
+    assert actions[:4] == [ask, counter, ask, ask]
     assert actions.count(ActionKind.COUNTER) == 1
     assert state.concessions_used == 1
     assert state.lowest_price_asks == 12

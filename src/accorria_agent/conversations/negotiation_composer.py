@@ -20,8 +20,9 @@ import structlog
 
 from accorria_agent.conversations.composer import BuyerInput, Draft, TurnContext, TurnResult
 from accorria_agent.negotiation.guard import check_reply
+from accorria_agent.negotiation.language import turn_language
 from accorria_agent.negotiation.llm import Phraser, TemplatePhraser
-from accorria_agent.negotiation.replies import render_template
+from accorria_agent.negotiation.replies import render_template, unanswered_topics
 from accorria_agent.negotiation.schemas import (
     ActionKind,
     Decision,
@@ -128,6 +129,9 @@ class NegotiationComposer:
         rules = seller_rules(context.rules)
         listing = context.listing
         state = NegotiationState.from_json(context.state)
+        # --- issue 14: the buyer's language, detected per message and kept for the conversation.
+        language = turn_language([i.text for i in context.inputs], state.language)
+        state = replace(state, language=language)
         understood, make_offer = understand_turn(context.inputs, rules.asking_price, context.timezone)
         if make_offer and understood.intent in (Intent.OTHER, Intent.GREETING):
             standing = standing_price(rules, state)
@@ -139,6 +143,9 @@ class NegotiationComposer:
             new_state = state
         else:
             decision, new_state = decide(rules, state, understood)
+        decision = replace(decision, language=language)
+        # --- issue 14: what the listing cannot answer is asked of the seller (questions domain).
+        questions = unanswered_topics(decision, listing)
         seed = zlib.crc32(f"{context.conversation_id}:{new_state.turns}".encode())
         text, quick_replies, source = await self._phrase(decision, listing, rules, context, seed)
         handoff = None
@@ -160,6 +167,8 @@ class NegotiationComposer:
                 "amount": None if decision.amount is None else str(decision.amount),
                 "intent": understood.intent.value,
             },
+            language=language,
+            seller_questions=questions,
         )
 
     async def _phrase(

@@ -91,6 +91,8 @@ _PRICE_RE: Final = re.compile(
     r"|\bnegotiable\b|\bfirm\?|\bobo\?|\basking price\b|\bwhat are you asking\b|\bhow much (?:are"
     r"|do) you want\b"
     r"|\bcuanto\b|\bprecio\b|\bultimo (?:precio)?\b|\blo menos\b|\bnegociable\b|\bwhat do you want for\b"
+    # The floor asked for by name is a price question (answered with the standing price, never the floor).
+    r"|\bfloor\b(?! ?mats?\b)|\bminimo\b|\bbottom price\b|\blowest price\b"
 )
 _SCHEDULE_RE: Final = re.compile(
     r"\b(?:come (?:see|look|by|check|get|over|out|and)|come to (?:see|look)|stop by|swing by|drop by|pass by"
