@@ -154,10 +154,12 @@ def default_composer(settings: Settings) -> ReplyComposer:
     from openai import AsyncOpenAI
 
     from accorria_agent.negotiation.llm import LlmPhraser
+    from accorria_agent.negotiation.llm_reader import LlmReader
 
     client = AsyncOpenAI(api_key=key, base_url=settings.openai_base_url or None)
     return NegotiationComposer(
-        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds)
+        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds),
+        reader=LlmReader(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds),
     )
 
 

@@ -22,6 +22,7 @@ from accorria_agent.conversations.composer import BuyerInput, Draft, TurnContext
 from accorria_agent.negotiation.guard import check_reply
 from accorria_agent.negotiation.language import turn_language
 from accorria_agent.negotiation.llm import Phraser, TemplatePhraser
+from accorria_agent.negotiation.llm_reader import LlmReader
 from accorria_agent.negotiation.replies import render_template, unanswered_topics
 from accorria_agent.negotiation.schemas import (
     ActionKind,
@@ -114,8 +115,10 @@ def understand_turn(inputs: list[BuyerInput], asking: Decimal, timezone: str) ->
 class NegotiationComposer:
     """Composer backed by the negotiation package; ``phraser`` is the template or the guarded LLM."""
 
-    def __init__(self, phraser: Phraser | None = None) -> None:
+    def __init__(self, phraser: Phraser | None = None, reader: LlmReader | None = None) -> None:
         self.phraser: Phraser = phraser or TemplatePhraser()
+        # Optional LLM reading of messages the parser leaves as "other" (validated; issue 14).
+        self.reader = reader
         # Templates need no conversation history; only an LLM phraser gets it (saves a query per turn).
         self.wants_history = not isinstance(self.phraser, TemplatePhraser)
 
@@ -133,6 +136,10 @@ class NegotiationComposer:
         language = turn_language([i.text for i in context.inputs], state.language)
         state = replace(state, language=language)
         understood, make_offer = understand_turn(context.inputs, rules.asking_price, context.timezone)
+        if self.reader is not None and understood.intent is Intent.OTHER:
+            # --- issue 14: an "other" turn may be read by the LLM (validated in code; parser wins on doubt).
+            texts = " ".join(i.text for i in context.inputs if i.text)
+            understood = await self.reader.improve(understood, texts, rules.asking_price)
         if make_offer and understood.intent in (Intent.OTHER, Intent.GREETING):
             standing = standing_price(rules, state)
             decision = Decision(
