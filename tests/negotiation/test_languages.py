@@ -41,6 +41,8 @@ VALUES = {
         ("te doy 9 mil", "es"),
         ("¿cuánto es lo menos?", "es"),
         ("trato hecho", "es"),
+        ("bonjour, est-ce que la voiture est toujours disponible ?", "fr"),
+        ("Does the A/C work?", "en"),
         ("Is this still available?", "en"),
         ("would you take 9k?", "en"),
         ("9000?", None),
@@ -66,7 +68,11 @@ def test_detection_never_fails(text: str) -> None:
 
 
 def test_locales_are_files_with_english_fallback() -> None:
-    assert locales.available()[0] == "en" and "es" in locales.available()
+    assert locales.available()[0] == "en" and {"es", "fr"} <= set(locales.available())
+    # French is only a file: a reply in French, with what it does not translate in English.
+    french = render_template(Decision(ActionKind.ANSWER, also_answer=(Intent.AVAILABILITY,), language="fr"),
+                             LISTING, Tone.CASUAL, 0).text  # fmt: skip
+    assert "toujours disponible" in french
     # Spanish has no professional variant of "hold_no_amount": the friendly one is used, never English.
     assert (
         "prisa"
