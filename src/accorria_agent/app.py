@@ -27,6 +27,7 @@ from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.pages.routes import router as pages_router
 from accorria_agent.privacy.routes import router as privacy_router
+from accorria_agent.questions.routes import router as questions_router
 from accorria_agent.runtime import Runtime
 
 
@@ -83,6 +84,7 @@ def create_app(
     app.include_router(audit_router)
     app.include_router(pages_router)
     app.include_router(privacy_router)
+    app.include_router(questions_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

@@ -17,6 +17,7 @@ from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
 from accorria_agent.privacy.models import PrivacyRequest
+from accorria_agent.questions.models import ListingFact, SellerQuestion
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -37,6 +38,7 @@ __all__ = [
     "Job",
     "Listing",
     "ListingPhoto",
+    "ListingFact",
     "Message",
     "MessengerSettings",
     "MessengerTenant",
@@ -45,6 +47,7 @@ __all__ = [
     "PendingPageGrant",
     "PrivacyRequest",
     "Seller",
+    "SellerQuestion",
     "SellerNotification",
     "WebhookDelivery",
     "metadata",

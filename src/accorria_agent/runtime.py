@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from accorria_agent.conversations import tasks as conversation_tasks
 from accorria_agent.conversations.composer import ReplyComposer
 from accorria_agent.conversations.context import ConversationDeps, HandlerContext
+from accorria_agent.conversations.hooks import TurnHook
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
@@ -53,6 +54,8 @@ class Runtime:
     run_jobs: bool = True
     # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
     mailer: Mailer = field(default_factory=InMemoryMailer)
+    # Domains taking part in each conversation turn, in order (see conversations.hooks.TurnHook).
+    turn_hooks: list[TurnHook] = field(default_factory=list)
     periodic: PeriodicScheduler | None = None
 
     @property
@@ -67,6 +70,7 @@ class Runtime:
             default_timezone=self.settings.default_timezone,
             human_like_delays=self.settings.human_like_delays,
             handlers=HandlerContext(facebook_app_id=self.settings.facebook_app_id),
+            turn_hooks=tuple(self.turn_hooks),
         )
 
     async def start(self) -> None:
@@ -153,12 +157,20 @@ def build_runtime(
     )
     _register_tasks(runtime)
     _register_periodic(runtime)
+    _install_turn_hooks(runtime)
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
     if phraser_metrics is not None:
         from accorria_agent.metrics import PhraserCollector
 
         metrics.registry.register(PhraserCollector(phraser_metrics))
     return runtime
+
+
+def _install_turn_hooks(runtime: Runtime) -> None:
+    """The domains that take part in a conversation turn, in the order they run."""
+    from accorria_agent.questions.hook import QuestionsHook
+
+    runtime.turn_hooks.append(QuestionsHook())
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter:
@@ -206,10 +218,12 @@ def default_composer(settings: Settings) -> ReplyComposer:
     from openai import AsyncOpenAI
 
     from accorria_agent.negotiation.llm import LlmPhraser
+    from accorria_agent.negotiation.llm_reader import LlmReader
 
     client = AsyncOpenAI(api_key=key, base_url=settings.openai_base_url or None)
     return NegotiationComposer(
-        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds)
+        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds),
+        reader=LlmReader(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds),
     )
 
 
