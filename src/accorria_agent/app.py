@@ -18,6 +18,7 @@ from accorria_agent.errors import DomainError
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.runtime import Runtime
+from accorria_agent.scheduling.routes import router as scheduling_router
 
 
 def create_app(
@@ -52,6 +53,7 @@ def create_app(
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
+    app.include_router(scheduling_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

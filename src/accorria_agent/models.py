@@ -5,12 +5,15 @@ from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.scheduling.models import Availability, Booking
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
 metadata = Base.metadata
 
 __all__ = [
+    "Availability",
+    "Booking",
     "Conversation",
     "Deal",
     "DealEvent",

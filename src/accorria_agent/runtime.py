@@ -7,14 +7,14 @@ LLM) are injected here, which is how tests and the demo swap them for the simula
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from accorria_agent.conversations.composer import ReplyComposer
+from accorria_agent.conversations.composer import ReplyComposer, TurnHook
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
@@ -44,6 +44,8 @@ class Runtime:
     composer: ReplyComposer
     clock: Callable[[], datetime] = utcnow
     run_jobs: bool = True
+    # Domains that may replace a composed reply (test drives); see conversations.composer.TurnHook.
+    turn_hooks: list[TurnHook] = field(default_factory=list)
 
     async def start(self) -> None:
         await self.intake.start()
@@ -112,6 +114,7 @@ def build_runtime(
         run_jobs=run_jobs,
     )
     _register_tasks(runtime)
+    _wire_scheduling(runtime)
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
     if phraser_metrics is not None:
         from accorria_agent.metrics import PhraserCollector
@@ -172,3 +175,24 @@ def _register_tasks(runtime: Runtime) -> None:
 
     runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
     runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
+
+
+def _wire_scheduling(runtime: Runtime) -> None:
+    """Test drives: the conversation hook and the reminder / invitation jobs (mail when a mailer exists)."""
+    from accorria_agent.scheduling import tasks as scheduling_tasks
+    from accorria_agent.scheduling.hook import SchedulingHook
+
+    runtime.turn_hooks.append(
+        SchedulingHook(runtime.queue, reminder_minutes=runtime.settings.test_drive_reminder_minutes)
+    )
+
+    async def _remind(args: dict[str, Any]) -> None:
+        await scheduling_tasks.remind(runtime.session_factory, runtime.queue, args, runtime.clock())
+
+    async def _invite(args: dict[str, Any]) -> None:
+        # The mailer is the accounts domain's runtime attribute; absent, the .ics stays downloadable.
+        mailer = getattr(runtime, "mailer", None)
+        await scheduling_tasks.send_invitation(runtime.session_factory, mailer, args)
+
+    runtime.registry.register(scheduling_tasks.REMIND_TASK, _remind)
+    runtime.registry.register(scheduling_tasks.INVITATION_TASK, _invite)

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     # auto: procrastinate on PostgreSQL, the embedded queue on SQLite.
     job_queue: Literal["auto", "embedded", "procrastinate"] = Field(default="auto", alias="JOB_QUEUE")
     default_timezone: str = Field(default="America/Detroit", alias="ACCORRIA_DEFAULT_TIMEZONE")
+    # Test drives: the buyer is reminded this long before the slot (only inside the 24-hour window).
+    test_drive_reminder_minutes: int = Field(
+        default=120, ge=0, le=7 * 24 * 60, alias="TEST_DRIVE_REMINDER_MINUTES"
+    )
 
     @property
     def effective_database_url(self) -> str:

@@ -71,3 +71,21 @@ class ReplyComposer(Protocol):
     async def compose(self, context: TurnContext) -> TurnResult:
         """Decide and phrase the reply to this turn's buyer messages."""
         ...
+
+
+class TurnHook(Protocol):
+    """A domain that may replace a composed turn's reply (test drives: ``scheduling.hook``).
+
+    Called in the conversation job's transaction after the composer, before the reply is recorded;
+    returns the turn unchanged when it has nothing to do with it.
+    """
+
+    async def after_compose(
+        self,
+        session: Any,
+        tenant: Any,
+        conversation: Any,
+        listing: Any,
+        context: TurnContext,
+        turn: TurnResult,
+    ) -> TurnResult: ...

@@ -146,6 +146,9 @@ async def _compose_and_record(
         now=now,
     )
     turn = await runtime.composer.compose(context)
+    # Hook (test drives, issue 13): a proposed time becomes a booking, which the reply then states.
+    for hook in runtime.turn_hooks:
+        turn = await hook.after_compose(session, tenant, conversation, listing, context, turn)
     conversation.negotiation_state = turn.state
     drafts = list(turn.drafts)
     if drafts and _needs_disclosure(conversation, now):
