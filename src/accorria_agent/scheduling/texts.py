@@ -95,7 +95,7 @@ def cancelled(when: str, has_slots: bool) -> str:
 def cancelled_by_seller(when: str) -> str:
     return (
         f"Sorry, the seller had to cancel your test drive on {when}. "
-        "Tell me another day or time that works and I'll book it."
+        "Tell me another day or time you'd like and I'll book it."
     )
 
 
