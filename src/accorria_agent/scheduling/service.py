@@ -378,3 +378,17 @@ async def booking_for_member(session: AsyncSession, seller_id: int, booking_id: 
     if booking is None:
         raise NotFound("no such booking")
     return booking
+
+
+async def ensure_availability(
+    session: AsyncSession, seller_id: int, *, place_area: str | None, place_address: str | None
+) -> Availability:
+    """The seller's availability, created with the default hours and this place if there is none yet."""
+    row = await repo.availability(session, seller_id)
+    if row is not None:
+        return row
+    row = await _row(session, seller_id)
+    row.place_area = place_area
+    row.place_address = place_address
+    await session.flush()
+    return row
