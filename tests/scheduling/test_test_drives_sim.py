@@ -145,3 +145,40 @@ async def test_the_reminder_goes_to_the_buyer_only_inside_the_window(
         await remind({"booking_id": first.id, "sequence": first.sequence})
         await h.settle()
         assert sum(t.startswith("Reminder:") for t in h.sent_texts("3006")) == 1
+
+
+async def test_after_agreeing_a_price_a_proposed_time_is_booked_not_asked_back(
+    database_url: str, make_settings: Make
+) -> None:
+    from sqlalchemy import update
+
+    from accorria_agent.conversations.models import Conversation
+    from accorria_agent.db.engine import transaction
+
+    async with sim_harness(make_settings, database_url) as h:
+        await ready(h)
+        await h.say("3008", "hi, is it available?")
+        conversation = await h.conversation("3008")
+        state = {**conversation.negotiation_state, "agreed_price": "11800"}
+        async with transaction(h.runtime.session_factory) as session:
+            await session.execute(
+                update(Conversation).where(Conversation.id == conversation.id).values(negotiation_state=state)
+            )
+        await h.say("3008", "can I come see it saturday at 10am?")
+        reply = h.sent_texts("3008")[-1]
+        assert "booked" in reply and "Would" not in reply and ADDRESS in reply, reply
+        assert len(await bookings(h)) == 1
+
+
+async def test_spanish_and_period_words(database_url: str, make_settings: Make) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        await ready(h)
+        await h.say("3009", "¿puedo verlo mañana a las 5?")
+        assert "Tuesday, December 8 at 5 PM" in h.sent_texts("3009")[-1]
+        # "after work" is 17:30, between two slots: the nearest free ones are offered instead.
+        await h.say("3010", "can I come see it tomorrow after work?")
+        reply = h.sent_texts("3010")[-1]
+        assert "5:30 PM" in reply and "4 PM" in reply, reply
+        # 17:00 is taken by the buyer above: the three nearest that day are offered, in time order.
+        titles = [q["title"] for q in last_quick_replies(h, "3010")]
+        assert titles == ["Tue Dec 8, 2 PM", "Tue Dec 8, 3 PM", "Tue Dec 8, 4 PM"]
