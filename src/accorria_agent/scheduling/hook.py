@@ -92,12 +92,6 @@ class _Turn:
         self.car = self.facts.name
 
     async def run(self) -> Draft | None:
-        rules, row = await service.seller_rules(self.session, self.tenant.seller_id)
-        self.rules: AvailabilityRules = rules
-        self.row: Availability | None = row
-        self.address = row.place_address if row else None
-        self.area = (row.place_area if row else None) or self.facts.location
-        tz = rules.timezone
         slot = None
         for item in self.context.inputs:
             slot = texts.parse_slot_payload(item.quick_reply_payload or item.postback_payload) or slot
@@ -108,10 +102,23 @@ class _Turn:
             and texts.parse_slot_payload(i.quick_reply_payload or i.postback_payload) is None
         ]
         joined = " ".join(i.text for i in said)
+        change = booking_change(joined) if joined else None
         schedule = self.turn.decision.get("action") == "propose_viewing"
+        prepared = [(i, prepare(normalize(i.text))) for i in said]
+        # The hot path: a turn about nothing of this (no slot, no scheduling, no time, no change words)
+        # costs no query at all.
+        timed = any(find_time(p, i.sent_at, self.context.timezone) for i, p in prepared)
+        if slot is None and not schedule and change is None and not timed:
+            return None
+        rules, row = await service.seller_rules(self.session, self.tenant.seller_id)
+        self.rules: AvailabilityRules = rules
+        self.row: Availability | None = row
+        self.address = row.place_address if row else None
+        self.area = (row.place_area if row else None) or self.facts.location
+        tz = rules.timezone
         wanted, has_day = slot, slot is not None
-        for item in said:
-            mention = find_time(prepare(normalize(item.text)), item.sent_at, tz)
+        for item, text in prepared:
+            mention = find_time(text, item.sent_at, tz)  # again, in the seller's own timezone
             if mention is not None and (
                 schedule or Intent.SCHEDULE in understand(item.text, None, item.sent_at, tz).intents
             ):
@@ -122,7 +129,7 @@ class _Turn:
                 active,
                 wanted,
                 has_day,
-                booking_change(joined) if joined else None,
+                change,
                 joined,
                 schedule or slot is not None,
             )
