@@ -38,7 +38,7 @@ async def test_concurrent_bookings_of_one_slot_exactly_one_wins(
             ids = [c.id for c in conversations]
         seller = await seller_id(h)
         async with h.runtime.session_factory() as session:
-            rules, _ = await service.seller_rules(session, seller)
+            rules, _ = await service.availability_rules(session, seller)
         started = asyncio.Event()
         waiting = 0
 

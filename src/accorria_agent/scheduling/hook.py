@@ -110,7 +110,7 @@ class _Turn:
         timed = any(find_time(p, i.sent_at, self.context.timezone) for i, p in prepared)
         if slot is None and not schedule and change is None and not timed:
             return None
-        rules, row = await service.seller_rules(self.session, self.tenant.seller_id)
+        rules, row = await service.availability_rules(self.session, self.tenant.seller_id)
         self.rules: AvailabilityRules = rules
         self.row: Availability | None = row
         self.address = row.place_address if row else None

@@ -52,7 +52,7 @@ def rules_from(row: Availability | None, timezone: str) -> AvailabilityRules:
     )
 
 
-async def seller_rules(
+async def availability_rules(
     session: AsyncSession, seller_id: int
 ) -> tuple[AvailabilityRules, Availability | None]:
     """The seller's availability rules (in the seller's timezone) and the stored row, if any."""
