@@ -138,6 +138,7 @@ def test_every_buyer_text_passes_the_guard_with_no_price_allowed() -> None:
             texts.moved(when, None),
             texts.offer(when, [when, when], "Midtown", taken=True),
             texts.offer(None, [when], None, taken=False),
+            texts.offer(when, [when], None, taken=False, keeping=when),
             texts.cancelled(when, True),
             texts.cancelled_by_seller(when),
             texts.reminder("2018 Honda Civic EX", when, None),

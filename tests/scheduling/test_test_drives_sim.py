@@ -108,6 +108,10 @@ async def test_reschedule_and_cancel_in_words(database_url: str, make_settings: 
         assert "moved" in reply and "Tuesday, December 8 at 5 PM" in reply, reply
         await h.say("3005", "¿podemos a las 3?")
         assert "3 PM" in h.sent_texts("3005")[-1]
+        await h.say("3005", "could we do 8 instead?")  # 8 AM: before the seller opens
+        reply = h.sent_texts("3005")[-1]
+        assert "isn't one of the seller's open times" in reply, reply
+        assert "stays on Tuesday, December 8 at 3 PM" in reply and last_quick_replies(h, "3005"), reply
         (booking,) = await bookings(h)
         assert booking.starts_at.hour == 20 and booking.sequence == 2
         await h.say("3005", "sorry, something came up")

@@ -154,7 +154,9 @@ class _Turn:
         safe = texts.guarded(text, seller_rules(self.listing), self.facts, self.address, self.area)
         return Draft(text=safe, quick_replies=quick if safe == text else (), source="scheduling")
 
-    def _offer(self, wanted: datetime | None, slots: list[datetime], *, taken: bool) -> Draft:
+    def _offer(
+        self, wanted: datetime | None, slots: list[datetime], *, taken: bool, keeping: str | None = None
+    ) -> Draft:
         tz = self.rules.timezone
         self.outcome = "offered"
         text = texts.offer(
@@ -162,6 +164,7 @@ class _Turn:
             [texts.when_text(s, tz) for s in slots],
             self.area,
             taken=taken,
+            keeping=keeping,
         )
         return self._say(text, texts.slot_quick_replies(slots, tz))
 
@@ -210,7 +213,7 @@ class _Turn:
                 return self._say(texts.already_booked(self.car, when_now, self.address))
             result = await service.move(self.session, active, self.rules, wanted, self.now)
             if result.booking is None:
-                return self._offer(wanted, result.alternatives, taken=result.taken)
+                return self._offer(wanted, result.alternatives, taken=result.taken, keeping=when_now)
             self.outcome = "moved"
             await self._changed(active, "REQUEST", f"moved from {when_now} to")
             return self._say(texts.moved(texts.when_text(active.starts_at, active.timezone), self.address))

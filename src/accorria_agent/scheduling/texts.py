@@ -73,8 +73,13 @@ def moved(when: str, address: str | None) -> str:
     return f"Done, your test drive is moved to {when}.{_place(address)}"
 
 
-def offer(wanted: str | None, slots: list[str], area: str | None, *, taken: bool) -> str:
+def offer(
+    wanted: str | None, slots: list[str], area: str | None, *, taken: bool, keeping: str | None = None
+) -> str:
+    """The nearest free slots; ``keeping`` names the booking that stays while the buyer picks."""
     near = f" in {area}" if area else ""
+    if keeping is not None:
+        return offer(wanted, slots, area, taken=taken) + f" Your test drive stays on {keeping} until then."
     if not slots:
         return (
             "I don't have a free test-drive time in the next few weeks."
