@@ -29,6 +29,7 @@ from accorria_agent.pages.routes import router as pages_router
 from accorria_agent.privacy.routes import router as privacy_router
 from accorria_agent.questions.routes import router as questions_router
 from accorria_agent.runtime import Runtime
+from accorria_agent.scheduling.routes import router as scheduling_router
 
 
 def create_app(
@@ -85,6 +86,7 @@ def create_app(
     app.include_router(pages_router)
     app.include_router(privacy_router)
     app.include_router(questions_router)
+    app.include_router(scheduling_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

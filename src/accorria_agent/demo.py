@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.app import create_app
 from accorria_agent.dashboard.auth import dashboard_link
@@ -35,6 +36,8 @@ from accorria_agent.settings import Settings
 DEMO_PAGE_ID = "104560000000001"
 DEMO_PAGE_NAME = "Accorria Demo Motors"
 DEMO_EXTRA_PAGES = (("Demo Lot North", "104560000000002"), ("Demo Lot South", "104560000000003"))
+# Where the demo seller shows the car (told to a buyer only once a test drive is booked).
+DEMO_MEETING_ADDRESS = "Accorria Demo Motors, 4410 Woodward Ave, Detroit, MI"
 
 
 class DemoError(Exception):
@@ -130,7 +133,9 @@ async def seed_demo(settings: Settings, spec: ListingSpec, page_token: str, repl
                     page_name=DEMO_PAGE_NAME,
                     page_access_token=page_token,
                 )
+                await _demo_availability(session, seller.id, spec)
                 return (await sellers.add_listing(session, seller, tenant, spec)).id
+            await _demo_availability(session, tenant.seller_id, spec)
             # The token may have been stored under another key (ENCRYPTION_KEY changed): store it again.
             tenant.page_access_token_encrypted = cipher.encrypt(page_token)
             tenant.status = "active"
@@ -154,6 +159,15 @@ async def seed_demo(settings: Settings, spec: ListingSpec, page_token: str, repl
             return (await sellers.add_listing(session, seller_row, tenant, spec)).id
     finally:
         await engine.dispose()
+
+
+async def _demo_availability(session: AsyncSession, seller_id: int, spec: ListingSpec) -> None:
+    """Test drives for the demo seller: weekdays 9–18 and Saturday 10–16 (its timezone), at the showroom."""
+    from accorria_agent.scheduling import service as scheduling
+
+    await scheduling.ensure_availability(
+        session, seller_id, place_area=spec.location, place_address=DEMO_MEETING_ADDRESS
+    )
 
 
 def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool) -> None:

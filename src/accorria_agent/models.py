@@ -18,6 +18,7 @@ from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
 from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.questions.models import ListingFact, SellerQuestion
+from accorria_agent.scheduling.models import Availability, Booking
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -31,6 +32,8 @@ __all__ = [
     "Membership",
     "OneTimeToken",
     "SignInAttempt",
+    "Availability",
+    "Booking",
     "Conversation",
     "Deal",
     "DealEvent",

@@ -169,8 +169,13 @@ def build_runtime(
 def _install_turn_hooks(runtime: Runtime) -> None:
     """The domains that take part in a conversation turn, in the order they run."""
     from accorria_agent.questions.hook import QuestionsHook
+    from accorria_agent.scheduling.hook import SchedulingHook
 
     runtime.turn_hooks.append(QuestionsHook())
+    # Last: after a price is agreed, a proposed time becomes a booking that the reply then states.
+    runtime.turn_hooks.append(
+        SchedulingHook(runtime.queue, reminder_minutes=runtime.settings.test_drive_reminder_minutes)
+    )
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter:
@@ -270,3 +275,15 @@ def _register_periodic(runtime: Runtime) -> None:
         )
 
     runtime.registry.register(PURGE_TASK, _purge)
+
+
+    from accorria_agent.scheduling import tasks as scheduling_tasks
+
+    async def _remind(args: dict[str, Any]) -> None:
+        await scheduling_tasks.remind(runtime.session_factory, runtime.queue, args, runtime.clock())
+
+    async def _invite(args: dict[str, Any]) -> None:
+        await scheduling_tasks.send_invitation(runtime.session_factory, runtime.mailer, args)
+
+    runtime.registry.register(scheduling_tasks.REMIND_TASK, _remind)
+    runtime.registry.register(scheduling_tasks.INVITATION_TASK, _invite)

@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     # Body limits, enforced before a handler parses anything (the webhook has WEBHOOK_MAX_BODY_BYTES).
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, alias="API_MAX_BODY_BYTES")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
+    # Test drives: the buyer is reminded this long before the slot (only inside the 24-hour window).
+    test_drive_reminder_minutes: int = Field(
+        default=120, ge=0, le=7 * 24 * 60, alias="TEST_DRIVE_REMINDER_MINUTES"
+    )
 
     @property
     def effective_database_url(self) -> str:
