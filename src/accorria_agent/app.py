@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from accorria_agent import __version__
 from accorria_agent.dashboard.routes import router as dashboard_router
+from accorria_agent.deals.routes import router as deals_router
 from accorria_agent.errors import DomainError
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
@@ -52,6 +53,7 @@ def create_app(
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
+    app.include_router(deals_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

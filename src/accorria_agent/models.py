@@ -2,7 +2,7 @@
 
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import Base
-from accorria_agent.deals.models import Deal, DealEvent
+from accorria_agent.deals.models import Deal, DealEvent, EscrowWebhookEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
@@ -14,6 +14,7 @@ __all__ = [
     "Conversation",
     "Deal",
     "DealEvent",
+    "EscrowWebhookEvent",
     "EventLog",
     "Job",
     "Listing",

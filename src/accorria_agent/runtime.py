@@ -18,6 +18,8 @@ from accorria_agent.conversations.composer import ReplyComposer
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
+from accorria_agent.escrow.client import AccorriaEscrowClient
+from accorria_agent.escrow.interface import EscrowProvider
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
@@ -42,6 +44,7 @@ class Runtime:
     metrics: Metrics
     delivery: OutboundDelivery
     composer: ReplyComposer
+    escrow: EscrowProvider
     clock: Callable[[], datetime] = utcnow
     run_jobs: bool = True
 
@@ -108,6 +111,12 @@ def build_runtime(
         metrics=metrics,
         delivery=delivery,
         composer=composer or default_composer(settings),
+        escrow=AccorriaEscrowClient(
+            settings.accorria_api_url,
+            settings.accorria_api_key.get_secret_value(),
+            http,
+            timeout=settings.accorria_api_timeout_seconds,
+        ),
         clock=clock,
         run_jobs=run_jobs,
     )
@@ -172,3 +181,11 @@ def _register_tasks(runtime: Runtime) -> None:
 
     runtime.registry.register(PROCESS_CONVERSATION_TASK, _process)
     runtime.registry.register(DELIVER_OUTBOUND_TASK, _deliver)
+
+    from accorria_agent.deals.service import START_ESCROW_TASK
+    from accorria_agent.deals.tasks import start_escrow
+
+    async def _start_escrow(args: dict[str, Any]) -> None:
+        await start_escrow(runtime, args)
+
+    runtime.registry.register(START_ESCROW_TASK, _start_escrow)

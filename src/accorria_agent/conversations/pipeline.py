@@ -13,16 +13,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import update
 
 from accorria_agent.conversations import repository as repo
-from accorria_agent.conversations.composer import BuyerInput, TurnContext
+from accorria_agent.conversations.composer import BuyerInput, Draft, TurnContext, TurnResult
 from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
+from accorria_agent.deals import service as deals
 from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, PreparedSend, outbound_lock
 from accorria_agent.messenger.send_api import split_text
@@ -145,7 +147,24 @@ async def _compose_and_record(
         timezone=runtime.settings.default_timezone,
         now=now,
     )
-    turn = await runtime.composer.compose(context)
+    # --- deals hook (deals.service): a sold listing is not negotiated; an agreed price opens the deal ---
+    if listing is not None and listing.status == "sold":
+        text = await deals.sold_listing_reply(session, listing, conversation.id)
+        turn = TurnResult(drafts=[Draft(text=text, source="listing_sold")], state=context.state)
+    else:
+        turn = await runtime.composer.compose(context)
+    if listing is not None and turn.decision.get("action") == "accept" and turn.decision.get("amount"):
+        await deals.record_price_agreed(
+            session,
+            runtime.queue,
+            seller_id=tenant.seller_id,
+            tenant_id=tenant.id,
+            conversation_id=conversation.id,
+            listing=listing,
+            price=Decimal(str(turn.decision["amount"])),
+            now=now,
+        )
+    # --- end deals hook ---
     conversation.negotiation_state = turn.state
     drafts = list(turn.drafts)
     if drafts and _needs_disclosure(conversation, now):
