@@ -14,20 +14,10 @@ from accorria_agent.dashboard.auth import issue_seller_token
 from accorria_agent.deals.models import Deal
 from accorria_agent.sellers.models import Listing, MessengerTenant
 from accorria_agent.settings import Settings
+from tests.conversations.test_negotiation_e2e import LISTING
 from tests.sim_harness import BASE, SimHarness, sim_harness
 
 Make = Callable[..., Settings]
-LISTING = {
-    "year": 2017,
-    "make": "Toyota",
-    "model": "Camry",
-    "trim": "SE",
-    "mileage": 71000,
-    "asking_price": 12500,
-    "price_floor": 11000,
-    "max_concessions": 3,
-    "escrow_enabled": True,
-}
 SOLD = "has just been sold"
 
 

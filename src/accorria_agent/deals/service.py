@@ -262,56 +262,46 @@ async def escrow_attempt_failed(
     """
     deal.escrow_attempts += 1
     deal.escrow_error = reason[:300]
-    pair = await repo.seller_and_tenant(session, deal)
-    conversation = await repo.conversation_of(session, deal.tenant_id, deal.conversation_id)
-    if transient and deal.escrow_attempts < max_attempts:
+    retrying = transient and deal.escrow_attempts < max_attempts
+    if retrying:
         deal.escrow_status = "retrying"
-        if deal.escrow_attempts == 1 and pair is not None:
-            await notify_seller(
-                session,
-                deal.tenant_id,
-                deal.conversation_id,
-                "escrow",
-                f"The escrow service is not answering ({reason[:120]}); the agent keeps retrying.",
-            )
-            if conversation is not None:
-                await queue_bot_message(
-                    session,
-                    queue,
-                    pair[1],
-                    conversation,
-                    key=f"deal-escrow-wait-{deal.id}",
-                    text=LINK_WILL_FOLLOW,
-                    payload={"source": "escrow"},
-                    now=now,
-                )
-        delay = float(min(3600.0, retry_base_seconds * 2 ** (deal.escrow_attempts - 1)))
-        await queue.defer_many(session, [start_escrow_job(deal.id, delay_seconds=delay)])
-        return delay
-    deal.escrow_status = "failed"
-    await record_deal_event(
-        session, deal, "escrow_failed", actor_kind="system", details={"reason": reason[:200]}, occurred_at=now
-    )
-    if pair is not None:
-        await notify_seller(
+    else:
+        deal.escrow_status = "failed"
+        await record_deal_event(
             session,
-            deal.tenant_id,
-            deal.conversation_id,
-            "escrow",
-            f"The escrow transaction could not be created ({reason[:150]}). Please follow up with the buyer.",
+            deal,
+            "escrow_failed",
+            actor_kind="system",
+            details={"reason": reason[:200]},
+            occurred_at=now,
         )
-        if conversation is not None:
+    if not retrying or deal.escrow_attempts == 1:
+        # Told on the first failure and when giving up, never on every retry.
+        if retrying:
+            note = f"The escrow service is not answering ({reason[:120]}); the agent keeps retrying."
+            key, text = f"deal-escrow-wait-{deal.id}", LINK_WILL_FOLLOW
+        else:
+            note = f"The escrow transaction could not be created ({reason[:150]}). Please contact the buyer."
+            key, text = f"deal-escrow-failed-{deal.id}", ESCROW_UNAVAILABLE
+        await notify_seller(session, deal.tenant_id, deal.conversation_id, "escrow", note)
+        pair = await repo.seller_and_tenant(session, deal)
+        conversation = await repo.conversation_of(session, deal.tenant_id, deal.conversation_id)
+        if pair is not None and conversation is not None:
             await queue_bot_message(
                 session,
                 queue,
                 pair[1],
                 conversation,
-                key=f"deal-escrow-failed-{deal.id}",
-                text=ESCROW_UNAVAILABLE,
+                key=key,
+                text=text,
                 payload={"source": "escrow"},
                 now=now,
             )
-    return None
+    if not retrying:
+        return None
+    delay = float(min(3600.0, retry_base_seconds * 2 ** (deal.escrow_attempts - 1)))
+    await queue.defer_many(session, [start_escrow_job(deal.id, delay_seconds=delay)])
+    return delay
 
 
 # --- escrow status webhooks ----------------------------------------------------------------------------

@@ -36,14 +36,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from accorria_agent.escrow.signature import SIGNATURE_HEADER, sign
 
+from .state import FaultSettings
+
 FEE_RATE = Decimal("0.009")
 TargetStatus = Literal["funded", "released", "cancelled", "disputed"]
 
 
-FaultKind = Literal["5xx", "timeout"]
+EscrowFaultKind = Literal["5xx", "timeout"]
 
 
-def _default_kinds() -> list[FaultKind]:
+def _default_kinds() -> list[EscrowFaultKind]:
     return ["5xx"]
 
 
@@ -55,35 +57,9 @@ class StatusIn(BaseModel):
 class EscrowFaultsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     error_rate: float = Field(ge=0.0, le=1.0)
-    kinds: list[FaultKind] = Field(default_factory=_default_kinds, min_length=1)
+    kinds: list[EscrowFaultKind] = Field(default_factory=_default_kinds, min_length=1)
     timeout_seconds: float = Field(default=15.0, gt=0, le=120)
     seed: int | None = None
-
-
-@dataclass
-class EscrowFaults:
-    error_rate: float = 0.0
-    kinds: tuple[str, ...] = ("5xx",)
-    timeout_seconds: float = 15.0
-    seed: int | None = None
-    rng: random.Random = field(default_factory=random.Random)
-    injected: int = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "error_rate": self.error_rate,
-            "kinds": list(self.kinds),
-            "timeout_seconds": self.timeout_seconds,
-            "seed": self.seed,
-            "injected": self.injected,
-        }
-
-    def draw(self) -> str | None:
-        """The fault to inject into this call, if any."""
-        if self.error_rate <= 0 or self.rng.random() >= self.error_rate:
-            return None
-        self.injected += 1
-        return self.rng.choice(self.kinds)
 
 
 @dataclass
@@ -145,7 +121,7 @@ class EscrowStandIn:
         self._clock = clock
         self.transactions: dict[str, StandInTransaction] = {}
         self.by_key: dict[str, str] = {}
-        self.faults = EscrowFaults()
+        self.faults = FaultSettings()
         self.create_calls = 0
         self._ids = itertools.count(1)
         self._events = itertools.count(1)
@@ -325,7 +301,7 @@ class EscrowStandIn:
                 return JSONResponse(
                     {"error": {"message": "invalid faults", "details": _details(error)}}, status_code=400
                 )
-            self.faults = EscrowFaults(
+            self.faults = FaultSettings(
                 error_rate=faults.error_rate,
                 kinds=tuple(faults.kinds),
                 timeout_seconds=faults.timeout_seconds,
@@ -340,7 +316,7 @@ class EscrowStandIn:
 
         @router.delete("/api/escrow/faults")
         async def clear_faults() -> Response:
-            self.faults = EscrowFaults()
+            self.faults = FaultSettings()
             return JSONResponse(self.faults.to_json())
 
         @router.post("/api/escrow/{transaction_id}/status")
