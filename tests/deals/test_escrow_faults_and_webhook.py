@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import func, select
 
 from accorria_agent.conversations.models import Conversation
+from accorria_agent.db.engine import transaction
+from accorria_agent.deals import service as deals
 from accorria_agent.deals.models import Deal, DealEvent
+from accorria_agent.escrow.interface import EscrowTransaction, InMemoryEscrowProvider, NewTransaction
 from accorria_agent.escrow.signature import SIGNATURE_HEADER, sign
 from accorria_agent.sellers.notifications import SellerNotification
 from accorria_agent.settings import Settings
@@ -145,3 +149,38 @@ async def test_the_webhook_refuses_bad_stale_replayed_and_malformed_deliveries(
             deal = (await session.execute(select(Deal))).scalar_one()
         assert deal.status == "cancelled"
         assert await escrow_kinds(h) == ["escrow_started", "escrow_funded", "escrow_cancelled"]
+
+
+class _LosesTheDealMidCall(InMemoryEscrowProvider):
+    """Creates the transaction, but the seller marks the deal lost while the call is in flight."""
+
+    factory: Any = None
+
+    async def create_transaction(self, request: NewTransaction, *, idempotency_key: str) -> EscrowTransaction:
+        async with transaction(self.factory) as session:
+            deal = (await session.execute(select(Deal))).scalar_one()
+            await deals.seller_marks_lost(
+                session,
+                seller_id=deal.seller_id,
+                member_id=deal.seller_id,
+                deal_id=deal.id,
+                reason="walked",
+                now=deal.created_at,
+            )
+        return await super().create_transaction(request, idempotency_key=idempotency_key)
+
+
+async def test_a_deal_lost_while_its_transaction_is_made_cancels_it(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url, listing=LISTING) as h:
+        provider = _LosesTheDealMidCall()
+        provider.factory = h.runtime.session_factory
+        h.runtime.escrow = provider
+        await h.say("4301", "I'll take it for $12,500, deal")
+        (made,) = provider.transactions.values()
+        assert made.status == "cancelled" and f"cancel:{made.id}" in provider.calls
+        assert buttons_sent(h, "4301") == []
+        async with h.runtime.session_factory() as session:
+            deal = (await session.execute(select(Deal))).scalar_one()
+        assert deal.status == "lost" and deal.escrow_transaction_id == made.id

@@ -205,9 +205,14 @@ async def escrow_created(
 ) -> bool:
     """Store the created transaction on the deal and queue the buyer's checkout button (once).
 
-    Returns ``False`` when the deal already holds a transaction (nothing changes).
+    Returns ``False`` when the deal already holds a transaction (nothing changes) or was closed while
+    the transaction was being created (it is kept for the record; the caller cancels it).
     """
     if deal.escrow_transaction_id is not None:
+        return False
+    if deal.status in repo.CLOSED_STATUSES:
+        deal.escrow_transaction_id = transaction.id
+        deal.escrow_status = transaction.status
         return False
     listing = await repo.listing_of(session, deal)
     pair = await repo.seller_and_tenant(session, deal)

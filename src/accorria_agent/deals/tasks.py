@@ -80,6 +80,14 @@ async def start_escrow(runtime: DealsRuntime, args: dict[str, Any]) -> str:
         if deal is None:
             return "skipped"
         stored = await service.escrow_created(session, runtime.queue, deal, created, runtime.clock())
+        closed = deal.status in repo.CLOSED_STATUSES
+    if closed:
+        # Lost or sold elsewhere while the transaction was being made: nobody will pay into it.
+        try:
+            await runtime.escrow.cancel_transaction(created.id)
+        except EscrowError as error:
+            log.warning("escrow_cancel_failed", deal_id=deal_id, transient=error.transient)
+        return "cancelled: deal closed"
     runtime.queue.notify()
     log.info("escrow_started", deal_id=deal_id, stored=stored)
     return "started" if stored else "skipped"
