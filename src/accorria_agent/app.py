@@ -18,6 +18,7 @@ from accorria_agent import __version__
 from accorria_agent.accounts.audit_routes import router as audit_router
 from accorria_agent.accounts.routes import router as accounts_router
 from accorria_agent.dashboard.routes import router as dashboard_router
+from accorria_agent.deals.routes import router as deals_router
 from accorria_agent.errors import DomainError
 from accorria_agent.http_hardening import HardeningMiddleware, HardeningPolicy, validation_error_handler
 from accorria_agent.listings.routes import api as listings_api
@@ -87,6 +88,7 @@ def create_app(
     app.include_router(privacy_router)
     app.include_router(questions_router)
     app.include_router(scheduling_router)
+    app.include_router(deals_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

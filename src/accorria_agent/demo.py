@@ -179,6 +179,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     from accorria_agent.runtime import Runtime, build_runtime
     from accorria_agent.sellers.service import configure_active_pages
     from accorria_agent.simulator import Simulator, SimulatorConfig
+    from accorria_agent.simulator.escrow import EscrowStandIn
     from accorria_agent.simulator.mailbox import LocalMailbox, build_mailbox_router
 
     spec = load_listing(listing_file)
@@ -212,6 +213,11 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         SMTP_URL=mailbox.url,
         SMTP_STARTTLS="off",
         PUBLIC_BASE_URL=base,
+        # Escrow goes to the simulator's stand-in; both ends live in this process, so a fresh secret
+        # per run is enough (the stand-in keeps its transactions in memory too).
+        ACCORRIA_API_URL=f"{base}/simulator/escrow",
+        ACCORRIA_API_KEY="demo-escrow-key",
+        ACCORRIA_WEBHOOK_SECRET=secrets.token_hex(16),
     )
     configure_logging(settings.log_level, json_output=False, secrets=settings_secrets(settings))
     upgrade(settings.effective_database_url)
@@ -246,6 +252,15 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     app.include_router(simulator.graph_router, prefix="/graph")
     app.include_router(simulator.ui_router, prefix="/simulator")
     app.include_router(build_mailbox_router(mailbox), prefix="/simulator")
+    escrow = EscrowStandIn(
+        public_base=base,
+        webhook_url=f"{base}/escrow/webhook",
+        webhook_secret=settings.accorria_webhook_secret.get_secret_value(),
+        deliver_client=httpx.AsyncClient(timeout=30.0),
+        clock=runtime.clock,
+        api_key=settings.accorria_api_key.get_secret_value(),
+    )
+    app.include_router(escrow.router, prefix="/simulator")
     app.router.add_api_route("/", lambda: RedirectResponse("/simulator/"), include_in_schema=False)
 
     print(f"Accorria Messenger Agent demo — data in {data_dir}")
@@ -261,6 +276,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     print(f"  Seller's mailbox:         {base}/simulator/mailbox")
     print(f"  Simulator JSON API:       {base}/simulator/api/state")
     print(f"  Webhook:                  {base}/webhook")
+    print(f"  Escrow stand-in (JSON):   {base}/simulator/api/escrow")
     print(f"  m.me link of the listing: {m_me_link(DEMO_PAGE_ID, listing_id)}")
     print(f"  Health:                   {base}/healthz")
     print(

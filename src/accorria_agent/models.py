@@ -11,7 +11,7 @@ from accorria_agent.accounts.models import (
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import Base
-from accorria_agent.deals.models import Deal, DealEvent
+from accorria_agent.deals.models import Deal, DealEvent, EscrowWebhookEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
@@ -37,6 +37,7 @@ __all__ = [
     "Conversation",
     "Deal",
     "DealEvent",
+    "EscrowWebhookEvent",
     "EventLog",
     "Job",
     "Listing",

@@ -21,6 +21,8 @@ from accorria_agent.conversations.hooks import TurnHook
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
+from accorria_agent.escrow.client import AccorriaEscrowClient
+from accorria_agent.escrow.interface import EscrowProvider
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.jobs.periodic import PeriodicJob, PeriodicScheduler
@@ -50,6 +52,7 @@ class Runtime:
     metrics: Metrics
     delivery: OutboundDelivery
     composer: ReplyComposer
+    escrow: EscrowProvider
     clock: Callable[[], datetime] = utcnow
     run_jobs: bool = True
     # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
@@ -146,6 +149,12 @@ def build_runtime(
         metrics=metrics,
         delivery=delivery,
         composer=composer or default_composer(settings),
+        escrow=AccorriaEscrowClient(
+            settings.accorria_api_url,
+            settings.accorria_api_key.get_secret_value(),
+            http,
+            timeout=settings.accorria_api_timeout_seconds,
+        ),
         clock=clock,
         run_jobs=run_jobs,
         mailer=mailer_from_settings(
@@ -168,10 +177,12 @@ def build_runtime(
 
 def _install_turn_hooks(runtime: Runtime) -> None:
     """The domains that take part in a conversation turn, in the order they run."""
+    from accorria_agent.deals.hook import DealsHook
     from accorria_agent.questions.hook import QuestionsHook
     from accorria_agent.scheduling.hook import SchedulingHook
 
     runtime.turn_hooks.append(QuestionsHook())
+    runtime.turn_hooks.append(DealsHook(runtime.queue))
     # Last: after a price is agreed, a proposed time becomes a booking that the reply then states.
     runtime.turn_hooks.append(
         SchedulingHook(runtime.queue, reminder_minutes=runtime.settings.test_drive_reminder_minutes)
@@ -287,3 +298,11 @@ def _register_periodic(runtime: Runtime) -> None:
 
     runtime.registry.register(scheduling_tasks.REMIND_TASK, _remind)
     runtime.registry.register(scheduling_tasks.INVITATION_TASK, _invite)
+
+    from accorria_agent.deals.service import START_ESCROW_TASK
+    from accorria_agent.deals.tasks import start_escrow
+
+    async def _start_escrow(args: dict[str, Any]) -> None:
+        await start_escrow(runtime, args)
+
+    runtime.registry.register(START_ESCROW_TASK, _start_escrow)
