@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.analytics.routes import router as analytics_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
 from accorria_agent.messenger.routes import router as webhook_router
@@ -52,6 +53,7 @@ def create_app(
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
+    app.include_router(analytics_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:

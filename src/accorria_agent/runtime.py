@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from accorria_agent.conversations.composer import ReplyComposer
+from accorria_agent.conversations.mode_changes import install_mode_change_hook
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
@@ -67,6 +68,7 @@ def build_runtime(
     run_jobs: bool = True,
 ) -> Runtime:
     """Assemble a runtime; ``graph_transport`` lets the demo and tests route Graph calls in-process."""
+    install_mode_change_hook()  # analytics' record of takeovers, from every session of this process
     engine = create_engine(settings.effective_database_url)
     factory = create_session_factory(engine)
     registry = TaskRegistry()
