@@ -7,18 +7,24 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.analytics.operations import refresh_gauges
 from accorria_agent.analytics.routes import router as analytics_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.errors import DomainError
+from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
+from accorria_agent.metrics import WebhookStatusMiddleware
 from accorria_agent.runtime import Runtime
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(
@@ -67,7 +73,35 @@ def create_app(
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return await render_metrics(runtime)
+
+    app.add_middleware(WebhookStatusMiddleware, metrics=runtime.metrics)
+    return app
+
+
+async def render_metrics(runtime: Runtime) -> Response:
+    """The Prometheus text of ``runtime``: its counters, and gauges read from the database now."""
+    try:
+        async with runtime.session_factory() as session:
+            await refresh_gauges(
+                session,
+                runtime.metrics,
+                runtime.clock(),
+                procrastinate=not isinstance(runtime.queue, EmbeddedJobQueue),
+            )
+    except Exception as error:  # the counters are still worth serving while the database is away
+        runtime.metrics.errors.labels(type="metrics_database").inc()
+        log.warning("metrics_gauges_unavailable", error=type(error).__name__)
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_metrics_app(runtime: Runtime) -> FastAPI:
+    """A process's ``/metrics`` alone (the worker serves it on its own port)."""
+    app = FastAPI(title="Accorria worker metrics", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return await render_metrics(runtime)
 
     return app
 

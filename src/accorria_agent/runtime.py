@@ -23,6 +23,7 @@ from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.messenger.delivery import DELIVER_OUTBOUND_TASK, OutboundDelivery
 from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.graph_metrics import MeteredTransport
 from accorria_agent.messenger.intake import PROCESS_CONVERSATION_TASK, WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
@@ -74,7 +75,13 @@ def build_runtime(
     registry = TaskRegistry()
     queue = job_queue_for(settings, factory, registry)
     intake = WebhookIntake(engine, queue, quiet_period_seconds=settings.reply_quiet_period_seconds)
-    http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
+    metrics = Metrics()
+    # Every Graph call is timed and its errors counted (messenger_graph_* metrics).
+    http = httpx.AsyncClient(
+        transport=MeteredTransport(
+            graph_transport or httpx.AsyncHTTPTransport(), metrics, settings.graph_base_url
+        )
+    )
     graph = GraphClient(
         settings.graph_base_url,
         http,
@@ -82,7 +89,6 @@ def build_runtime(
         timeout=settings.facebook_graph_timeout_seconds,
     )
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
-    metrics = Metrics()
 
     async def defer(session: AsyncSession, request: JobRequest) -> None:
         await queue.defer_many(session, [request])

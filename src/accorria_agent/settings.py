@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # auto: procrastinate on PostgreSQL, the embedded queue on SQLite.
     job_queue: Literal["auto", "embedded", "procrastinate"] = Field(default="auto", alias="JOB_QUEUE")
     default_timezone: str = Field(default="America/Detroit", alias="ACCORRIA_DEFAULT_TIMEZONE")
+    # The worker's own /metrics (``accorria-agent worker --metrics-port``); None = not served.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    worker_metrics_host: str = Field(default="0.0.0.0", alias="WORKER_METRICS_HOST")  # noqa: S104
 
     @property
     def effective_database_url(self) -> str:

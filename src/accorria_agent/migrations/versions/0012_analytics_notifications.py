@@ -66,6 +66,13 @@ def upgrade() -> None:
         ["conversation_id", "direction", "sent_at"],
         unique=False,
     )
+    # messenger_active_conversations, counted at every /metrics scrape.
+    op.create_index(
+        "ix_messenger_conversations_last_buyer_message_at",
+        "messenger_conversations",
+        ["last_buyer_message_at"],
+        unique=False,
+    )
     op.create_index(
         "ix_deal_events_conversation_kind", "deal_events", ["conversation_id", "kind"], unique=False
     )
@@ -157,6 +164,7 @@ def downgrade() -> None:
     op.drop_table("notification_preferences")
     op.drop_index("ix_deal_events_conversation_kind", table_name="deal_events")
     op.drop_index("ix_messenger_messages_conversation_direction_sent", table_name="messenger_messages")
+    op.drop_index("ix_messenger_conversations_last_buyer_message_at", table_name="messenger_conversations")
     op.drop_index("ix_messenger_conversations_tenant_created", table_name="messenger_conversations")
     op.drop_index("ix_conversation_mode_changes_conversation", table_name="conversation_mode_changes")
     op.drop_table("conversation_mode_changes")
