@@ -22,6 +22,7 @@ from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
 from accorria_agent.metrics import WebhookStatusMiddleware
+from accorria_agent.notifications.routes import router as notifications_router
 from accorria_agent.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -60,6 +61,7 @@ def create_app(
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
     app.include_router(analytics_router)
+    app.include_router(notifications_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:
