@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -32,15 +32,20 @@ async def notify(h: SimHarness, kind: str, text: str, tenant_id: int | None = No
 
 
 async def one_pass(
-    h: SimHarness, mailer: InMemoryMailer, http: httpx.AsyncClient, **kwargs: object
+    h: SimHarness,
+    mailer: InMemoryMailer,
+    http: httpx.AsyncClient,
+    *,
+    now: datetime | None = None,
+    digest: bool = False,
 ) -> dict[str, int]:
     return await run_once(
         h.runtime.session_factory,
         mailer=mailer,
         http=http,
         cipher=h.runtime.cipher,
-        now=kwargs.pop("now", h.runtime.clock()),  # type: ignore[arg-type]
-        **kwargs,  # type: ignore[arg-type]
+        now=now or h.runtime.clock(),
+        digest=digest,
     )
 
 
