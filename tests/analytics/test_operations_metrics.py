@@ -143,3 +143,33 @@ def test_dashboard_and_alerts_use_only_exported_metrics() -> None:
         "messenger_active_conversations",
     }
     assert seed_four <= set().union(*(expression_metrics(e) for e in expressions))
+
+
+async def test_a_compressed_graph_error_is_counted_and_still_readable() -> None:
+    import gzip
+
+    from accorria_agent.messenger.graph_metrics import MeteredTransport, operation_of
+
+    def graph(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "elsewhere.test":
+            return httpx.Response(500)
+        body = gzip.compress(b'{"error":{"code":190,"message":"expired"}}')
+        return httpx.Response(400, headers={"content-encoding": "gzip"}, content=body)
+
+    metrics = Metrics()
+    transport = MeteredTransport(httpx.MockTransport(graph), metrics, "http://graph.test")
+    async with httpx.AsyncClient(transport=transport) as client:
+        response = await client.post("http://graph.test/v23.0/me/messages", json={})
+        assert response.status_code == 400 and response.json()["error"]["code"] == 190
+        assert (await client.get("http://elsewhere.test/x")).status_code == 500  # not a Graph call
+    values = samples(generate_text(metrics))
+    assert values[("messenger_graph_errors_total", (("code", "190"),))] == 1
+    assert values[("messenger_errors_total", (("type", "graph_api"),))] == 1
+    assert values[("messenger_graph_request_duration_seconds_count", (("operation", "messages"),))] == 1
+    assert operation_of(httpx.URL("http://graph.test/v23.0/123456/whatever")) == "other"
+
+
+def generate_text(metrics: Metrics) -> str:
+    from prometheus_client import generate_latest
+
+    return generate_latest(metrics.registry).decode()

@@ -31,6 +31,7 @@ KNOWN_OPERATIONS = frozenset(
 )
 # Error bodies are small JSON; never read more than this to find the code.
 MAX_ERROR_BODY = 64 * 1024
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 def operation_of(url: httpx.URL) -> str:
@@ -75,9 +76,13 @@ class MeteredTransport(httpx.AsyncBaseTransport):
             await response.aclose()
             self._metrics.graph_errors.labels(code=error_code(response.status_code, body)).inc()
             self._metrics.errors.labels(type="graph_api").inc()
-            response = httpx.Response(
-                response.status_code, headers=response.headers, content=body, request=request
-            )
+            # aread() decoded the body: the rebuilt response must not claim an encoding or length.
+            headers = [
+                (name, value)
+                for name, value in response.headers.multi_items()
+                if name.lower() not in _BODY_HEADERS
+            ]
+            response = httpx.Response(response.status_code, headers=headers, content=body, request=request)
         self._metrics.graph_latency.labels(operation=operation).observe(time.perf_counter() - started)
         return response
 
