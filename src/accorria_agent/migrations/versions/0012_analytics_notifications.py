@@ -66,6 +66,15 @@ def upgrade() -> None:
         ["conversation_id", "direction", "sent_at"],
         unique=False,
     )
+    # policy_refusals: the few refused messages, without reading every outbound message of the cohort.
+    op.create_index(
+        "ix_messenger_messages_refused",
+        "messenger_messages",
+        ["conversation_id"],
+        unique=False,
+        postgresql_where=sa.text("status = 'refused'"),
+        sqlite_where=sa.text("status = 'refused'"),
+    )
     # messenger_active_conversations, counted at every /metrics scrape.
     op.create_index(
         "ix_messenger_conversations_last_buyer_message_at",
@@ -163,6 +172,7 @@ def downgrade() -> None:
     op.drop_table("notification_webhooks")
     op.drop_table("notification_preferences")
     op.drop_index("ix_deal_events_conversation_kind", table_name="deal_events")
+    op.drop_index("ix_messenger_messages_refused", table_name="messenger_messages")
     op.drop_index("ix_messenger_messages_conversation_direction_sent", table_name="messenger_messages")
     op.drop_index("ix_messenger_conversations_last_buyer_message_at", table_name="messenger_conversations")
     op.drop_index("ix_messenger_conversations_tenant_created", table_name="messenger_conversations")
