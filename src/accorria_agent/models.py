@@ -9,12 +9,19 @@ from accorria_agent.accounts.models import (
     SignInAttempt,
 )
 from accorria_agent.audit.models import AuditEvent
+from accorria_agent.conversations.mode_changes import ConversationModeChange
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent, EscrowWebhookEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.notifications.models import (
+    NotificationDelivery,
+    NotificationDispatchState,
+    NotificationPreference,
+    NotificationWebhook,
+)
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
 from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.questions.models import ListingFact, SellerQuestion
@@ -35,6 +42,7 @@ __all__ = [
     "Availability",
     "Booking",
     "Conversation",
+    "ConversationModeChange",
     "Deal",
     "DealEvent",
     "EscrowWebhookEvent",
@@ -50,6 +58,10 @@ __all__ = [
     "PageConnection",
     "PendingPageGrant",
     "PrivacyRequest",
+    "NotificationDelivery",
+    "NotificationDispatchState",
+    "NotificationPreference",
+    "NotificationWebhook",
     "Seller",
     "SellerQuestion",
     "SellerNotification",

@@ -18,6 +18,7 @@ from accorria_agent.conversations import tasks as conversation_tasks
 from accorria_agent.conversations.composer import ReplyComposer
 from accorria_agent.conversations.context import ConversationDeps, HandlerContext
 from accorria_agent.conversations.hooks import TurnHook
+from accorria_agent.conversations.mode_changes import install_mode_change_hook
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
@@ -30,9 +31,11 @@ from accorria_agent.live import bus as live_bus
 from accorria_agent.mail.interface import InMemoryMailer, Mailer
 from accorria_agent.mail.smtp import mailer_from_settings
 from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.graph_metrics import MeteredTransport
 from accorria_agent.messenger.intake import JobTables, WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
+from accorria_agent.notifications.tasks import NotificationLoop
 from accorria_agent.sending import tasks as sending_tasks
 from accorria_agent.sending.delivery import OutboundDelivery
 from accorria_agent.settings import Settings
@@ -60,6 +63,9 @@ class Runtime:
     # Domains taking part in each conversation turn, in order (see conversations.hooks.TurnHook).
     turn_hooks: list[TurnHook] = field(default_factory=list)
     periodic: PeriodicScheduler | None = None
+    # Delivers seller notifications by email / webhook (rows claimed with SKIP LOCKED: any number of
+    # processes may run it, each notification goes out once).
+    notifications: NotificationLoop | None = None
 
     @property
     def conversation_deps(self) -> ConversationDeps:
@@ -82,12 +88,16 @@ class Runtime:
             await self.queue.start()
             if self.periodic is not None:
                 await self.periodic.start()
+            if self.notifications is not None:
+                self.notifications.start()
 
     async def stop(self) -> None:
         await self.intake.stop()
         if self.run_jobs:
             if self.periodic is not None:
                 await self.periodic.stop()
+            if self.notifications is not None:
+                await self.notifications.stop()
             await self.queue.stop()
         await self.http.aclose()
         await live_bus.close(self.engine)
@@ -103,6 +113,7 @@ def build_runtime(
     run_jobs: bool = True,
 ) -> Runtime:
     """Assemble a runtime; ``graph_transport`` lets the demo and tests route Graph calls in-process."""
+    install_mode_change_hook()  # analytics' record of takeovers, from every session of this process
     engine = create_engine(settings.effective_database_url)
     factory = create_session_factory(engine)
     registry = TaskRegistry()
@@ -113,7 +124,13 @@ def build_runtime(
         quiet_period_seconds=settings.reply_quiet_period_seconds,
         job_tables=_job_tables(queue),
     )
-    http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
+    metrics = Metrics()
+    # Every Graph call is timed and its errors counted (messenger_graph_* metrics).
+    http = httpx.AsyncClient(
+        transport=MeteredTransport(
+            graph_transport or httpx.AsyncHTTPTransport(), metrics, settings.graph_base_url
+        )
+    )
     graph = GraphClient(
         settings.graph_base_url,
         http,
@@ -121,7 +138,6 @@ def build_runtime(
         timeout=settings.facebook_graph_timeout_seconds,
     )
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
-    metrics = Metrics()
 
     async def defer(session: AsyncSession, request: JobRequest) -> None:
         await queue.defer_many(session, [request])
@@ -167,6 +183,9 @@ def build_runtime(
     _register_tasks(runtime)
     _register_periodic(runtime)
     _install_turn_hooks(runtime)
+    runtime.notifications = NotificationLoop(
+        runtime.session_factory, runtime.mailer, runtime.http, runtime.cipher, runtime.clock
+    )
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
     if phraser_metrics is not None:
         from accorria_agent.metrics import PhraserCollector

@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     test_drive_reminder_minutes: int = Field(
         default=120, ge=0, le=7 * 24 * 60, alias="TEST_DRIVE_REMINDER_MINUTES"
     )
+    # The worker's own /metrics (``accorria-agent worker --metrics-port``); None = not served.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    worker_metrics_host: str = Field(default="0.0.0.0", alias="WORKER_METRICS_HOST")  # noqa: S104
 
     @property
     def effective_database_url(self) -> str:

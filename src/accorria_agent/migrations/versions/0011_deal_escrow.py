@@ -1,7 +1,7 @@
 """Escrow on deals (transaction id unique, status, checkout URL, fee, attempts) and accepted webhooks
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-01 23:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import accorria_agent.db.base
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
