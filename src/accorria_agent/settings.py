@@ -110,6 +110,17 @@ class Settings(BaseSettings):
 
     accorria_api_url: str = Field(default="https://api.accorria.com", alias="ACCORRIA_API_URL")
     accorria_api_key: SecretStr = Field(default=SecretStr(""), alias="ACCORRIA_API_KEY")
+    # Escrow (docs/escrow.md): the status webhook's HMAC secret, the API timeout, the webhook timestamp
+    # tolerance and the backoff of transaction creation (base × 2^attempt, up to the attempt limit).
+    accorria_webhook_secret: SecretStr = Field(default=SecretStr(""), alias="ACCORRIA_WEBHOOK_SECRET")
+    accorria_api_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, alias="ACCORRIA_API_TIMEOUT_SECONDS"
+    )
+    escrow_webhook_tolerance_seconds: int = Field(
+        default=300, gt=0, le=86400, alias="ESCROW_WEBHOOK_TOLERANCE_SECONDS"
+    )
+    escrow_retry_base_seconds: float = Field(default=5.0, ge=0, le=3600, alias="ESCROW_RETRY_BASE_SECONDS")
+    escrow_max_attempts: int = Field(default=8, ge=1, le=50, alias="ESCROW_MAX_ATTEMPTS")
 
     jwt_secret: SecretStr = Field(default=SecretStr(""), alias="JWT_SECRET")
     encryption_key: SecretStr = Field(default=SecretStr(""), alias="ENCRYPTION_KEY")
@@ -156,6 +167,13 @@ class Settings(BaseSettings):
     # Body limits, enforced before a handler parses anything (the webhook has WEBHOOK_MAX_BODY_BYTES).
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, alias="API_MAX_BODY_BYTES")
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
+    # Test drives: the buyer is reminded this long before the slot (only inside the 24-hour window).
+    test_drive_reminder_minutes: int = Field(
+        default=120, ge=0, le=7 * 24 * 60, alias="TEST_DRIVE_REMINDER_MINUTES"
+    )
+    # The worker's own /metrics (``accorria-agent worker --metrics-port``); None = not served.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    worker_metrics_host: str = Field(default="0.0.0.0", alias="WORKER_METRICS_HOST")  # noqa: S104
 
     @property
     def effective_database_url(self) -> str:

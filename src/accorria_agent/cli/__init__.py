@@ -101,6 +101,12 @@ def worker(
     until_idle: Annotated[
         bool, typer.Option(help="Exit once no job is due (batch / benchmark use).")
     ] = False,
+    metrics_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=0, max=65535, help="Serve /metrics on this port (default: WORKER_METRICS_PORT, off)."
+        ),
+    ] = None,
 ) -> None:
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
     import asyncio
@@ -117,6 +123,8 @@ def worker(
         if problem:
             _fail(problem)
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"worker_metrics_port": metrics_port})
     asyncio.run(run_worker(settings, stop_after_idle=until_idle))
 
 
@@ -331,6 +339,25 @@ def bench_negotiate(
 
     result = run(buyers=buyers, seed=seed, craigslist=craigslist)
     if result.get("floor_violations", 0):
+        raise typer.Exit(1)
+
+
+@bench_app.command("analytics")
+def bench_analytics(
+    database_url: Annotated[
+        str,
+        typer.Option(help="A PostgreSQL server's database URL; a scratch database next to it is used."),
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    conversations: Annotated[int, typer.Option(min=100, help="The large seller's conversations.")] = 100_000,
+    runs: Annotated[int, typer.Option(min=3, help="Timed reports per seller.")] = 20,
+) -> None:
+    """The analytics report for a seller with 100,000 conversations vs one with 1 % of that."""
+    if not database_url.startswith(("postgresql", "postgres://")):
+        _fail("--database-url must be a PostgreSQL URL")
+    from accorria_agent.bench.analytics import GOAL_MS, run_analytics
+
+    figures = run_analytics(database_url, conversations, runs)
+    if figures["large_p95_ms"] >= GOAL_MS:
         raise typer.Exit(1)
 
 

@@ -63,6 +63,9 @@ class MessengerSettings(Base):
         Text,
         default="Hi! I'm the seller's automated assistant. Ask me anything, or tap 'Talk to the seller'.",
     )
+    # The disclosure per buyer language ({"es": "..."}); a language without one uses the locale's default
+    # when ``disclosure_text`` is the default, else ``disclosure_text`` itself.
+    disclosure_texts: Mapped[dict[str, str] | None] = mapped_column(JsonColumn)
     human_like_delays: Mapped[bool] = mapped_column(Boolean, default=True)
     rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=20)
     rate_limit_per_hour: Mapped[int] = mapped_column(Integer, default=200)
