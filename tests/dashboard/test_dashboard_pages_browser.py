@@ -146,3 +146,10 @@ def test_staff_never_see_the_floor_in_the_inbox(demo_server: str, tmp_path: Path
         features = client.get("/api/dashboard/features").json()
         assert set(features) >= {"deals", "bookings", "analytics", "preview"}
         assert all(isinstance(v, bool) for v in features.values())
+        assert features["preview"] and features["analytics"] and features["deals"]  # all on this server
+        preview = client.post(
+            "/api/listings/1/preview",
+            json={"messages": ["hi"]},
+            headers={"X-CSRF-Token": client.cookies.get("accorria_csrf") or ""},
+        )
+        assert preview.status_code == 200 and preview.json()["sent"] is False

@@ -223,16 +223,21 @@ OPTIONAL_APIS = {
     "analytics": "/api/analytics",
     "pages": "/api/pages",
     "questions": "/api/questions",
-    "connect": "/connect/facebook",
     "preview": "/api/listings/{listing_id}/preview",
 }
 
 
 @api.get("/dashboard/features")
 async def dashboard_features(request: Request, member: Member) -> dict[str, bool]:
-    """Which optional APIs this server has (by route path), for the dashboard's empty states."""
-    paths = {getattr(route, "path", None) for route in request.app.routes}
-    return {name: path in paths for name, path in OPTIONAL_APIS.items()}
+    """Which optional APIs this server has, for the dashboard's empty states.
+
+    Read from the application's OpenAPI map (FastAPI's public view of its routes, built once and cached
+    by FastAPI); the Page-connection flow comes with the Pages API.
+    """
+    paths = set(request.app.openapi().get("paths", {}))
+    found = {name: path in paths for name, path in OPTIONAL_APIS.items()}
+    found["connect"] = found["pages"]
+    return found
 
 
 pages = APIRouter(include_in_schema=False)

@@ -1,8 +1,9 @@
-/* Analytics: the numbers the analytics API computes for a date range, drawn with the vendored Chart.js,
- * and a CSV download. A missing API shows an empty state. */
+/* Analytics: the report of GET /api/analytics?from=&to= (conversations, response time, the offers →
+ * agreed → test drive → escrow → sold funnel, takeovers) drawn with the vendored Chart.js, plus the CSV
+ * download (/api/analytics.csv). A server without the analytics API shows an empty state. */
 
-import { api, features } from "./api.js";
-import { el, emptyState } from "./dom.js";
+import { api, errorText, features } from "./api.js";
+import { duration, el, emptyState } from "./dom.js";
 
 let chartLoaded = null;
 function loadChart() {
@@ -19,16 +20,15 @@ function loadChart() {
 }
 
 function isoDay(date) { return date.toISOString().slice(0, 10); }
+function percent(value) { return value === null || value === undefined ? "—" : Math.round(value * 100) + " %"; }
+function seconds(value) { return value === null || value === undefined ? "—" : duration(value); }
 
-function numbersOf(body) {
-  // Accept a flat object of numbers, or {totals: {...}}: draw every numeric figure found.
-  const source = body && typeof body.totals === "object" ? body.totals : body;
-  return Object.entries(source || {}).filter(([, v]) => typeof v === "number");
-}
+const FUNNEL = [["offers", "Offers"], ["agreed", "Agreed"], ["test_drive", "Test drive"], ["escrow", "Escrow"], ["sold", "Sold"]];
+const CAUSES = [["buyer_asked", "Buyer asked"], ["scam", "Scam"], ["seller_stepped_in", "You stepped in"], ["other", "Other"]];
 
-function seriesOf(body) {
-  const rows = body && (body.by_day || body.series || body.days);
-  return Array.isArray(rows) ? rows : [];
+function table(caption, rows) {
+  return el("table", { class: "figures" }, el("caption", { text: caption }),
+    el("tbody", {}, rows.map(([label, value]) => el("tr", {}, el("th", { scope: "row", text: label }), el("td", { text: value })))));
 }
 
 export async function renderAnalytics(view) {
@@ -36,11 +36,12 @@ export async function renderAnalytics(view) {
   const from = el("input", { id: "from", name: "from", type: "date", value: isoDay(new Date(today.getTime() - 29 * 86400000)) });
   const to = el("input", { id: "to", name: "to", type: "date", value: isoDay(today) });
   const csv = el("a", { id: "csv-link", class: "button secondary", text: "Download CSV" });
+  const out = el("p", { id: "analytics-status", class: "status", role: "status" });
   const form = el("form", { class: "inline-form", id: "range-form" },
     el("label", { for: "from", text: "From" }), from, el("label", { for: "to", text: "To" }), to,
     el("button", { type: "submit", text: "Show" }), csv);
   const body = el("div", { id: "analytics-body" });
-  view.append(el("div", { class: "page-header" }, el("h1", { text: "Analytics" })), form, body);
+  view.append(el("div", { class: "page-header" }, el("h1", { text: "Analytics" })), form, out, body);
   const charts = [];
 
   async function load() {
@@ -48,32 +49,46 @@ export async function renderAnalytics(view) {
     csv.href = "/api/analytics.csv?" + query;
     const r = (await features()).analytics ? await api("analytics?" + query) : { ok: false, missing: true };
     charts.splice(0).forEach((c) => c.destroy());
-    if (r.missing || !r.ok) {
+    out.textContent = "";
+    if (r.missing) {
       body.replaceChildren(emptyState("Analytics are on their way",
         "Once buyers have written, this page shows conversations, response times and the offer-to-sale funnel.", { href: "#/inbox", label: "Open the inbox" }));
       csv.hidden = true;
       return;
     }
+    if (!r.ok) { out.textContent = errorText(r); out.classList.add("error"); return; }
     csv.hidden = false;
-    const numbers = numbersOf(r.body);
-    const table = el("dl", { class: "facts" }, numbers.flatMap(([k, v]) => [el("dt", { text: k.replace(/_/g, " ") }), el("dd", { text: String(v) })]));
-    const figure = el("canvas", { id: "funnel-chart", role: "img", "aria-label": "The figures above as a bar chart" });
-    const series = seriesOf(r.body);
-    const trend = el("canvas", { id: "trend-chart", role: "img", "aria-label": "Conversations per day" });
-    body.replaceChildren(table, el("div", { class: "chart" }, figure), series.length ? el("div", { class: "chart" }, trend) : "");
+    const report = r.body;
+    const funnelCanvas = el("canvas", { id: "funnel-chart", role: "img", "aria-label": "Funnel: " + FUNNEL.map(([k, l]) => l + " " + report.funnel[k]).join(", ") });
+    const causesCanvas = el("canvas", { id: "causes-chart", role: "img", "aria-label": "Takeovers by cause: " + CAUSES.map(([k, l]) => l + " " + report.takeover_causes[k]).join(", ") });
+    const summary = table("Summary", [
+      ["Conversations", String(report.total_conversations)],
+      ["Answered", String(report.answered_conversations)],
+      ["Median first response", seconds(report.median_response_time)],
+      ["90th percentile response", seconds(report.p90_response_time)],
+      ["Conversion (to sold)", percent(report.conversion_rate)],
+      ["Escrow adoption", percent(report.escrow_adoption_rate)],
+      ["Takeover rate", percent(report.human_takeover_rate)],
+      ["Messages refused by the 24-hour rule", String(report.policy_refusals)],
+      ["Agreed ÷ asking (average)", percent(report.average_agreed_to_asking)],
+    ]);
+    body.replaceChildren(
+      report.total_conversations === 0 ? emptyState("No conversations in this period", "Pick a wider date range, or share your listing's link to get buyers writing.", { href: "#/listings", label: "Open your listings" }) : "",
+      summary,
+      el("h2", { text: "From offer to sale" }), el("div", { class: "chart" }, funnelCanvas),
+      table("Funnel", FUNNEL.map(([k, l]) => [l, String(report.funnel[k])])),
+      el("h2", { text: "Why a person took over" }), el("div", { class: "chart" }, causesCanvas),
+      table("Takeovers by cause", CAUSES.map(([k, l]) => [l, String(report.takeover_causes[k])])));
     try {
       const Chart = await loadChart();
-      charts.push(new Chart(figure, { type: "bar", data: { labels: numbers.map(([k]) => k.replace(/_/g, " ")),
-        datasets: [{ label: "This period", data: numbers.map(([, v]) => v), backgroundColor: "#1d5fbf" }] },
-      options: { responsive: true, maintainAspectRatio: false, animation: false, indexAxis: "y" } }));
-      if (series.length) {
-        const key = Object.keys(series[0]).find((k) => typeof series[0][k] === "number");
-        charts.push(new Chart(trend, { type: "line", data: { labels: series.map((s) => s.day || s.date || ""),
-          datasets: [{ label: key, data: series.map((s) => s[key]), borderColor: "#1d5fbf" }] },
-        options: { responsive: true, maintainAspectRatio: false, animation: false } }));
-      }
+      const options = { responsive: true, maintainAspectRatio: false, animation: false, plugins: { legend: { display: false } } };
+      charts.push(new Chart(funnelCanvas, { type: "bar", data: { labels: FUNNEL.map(([, l]) => l),
+        datasets: [{ label: "Conversations", data: FUNNEL.map(([k]) => report.funnel[k]), backgroundColor: "#0b57b0" }] }, options }));
+      charts.push(new Chart(causesCanvas, { type: "bar", data: { labels: CAUSES.map(([, l]) => l),
+        datasets: [{ label: "Takeovers", data: CAUSES.map(([k]) => report.takeover_causes[k]), backgroundColor: "#4a2fa8" }] },
+      options: { ...options, indexAxis: "y" } }));
     } catch (_) {
-      figure.replaceWith(el("p", { class: "hint", text: "The chart could not be drawn; the figures are above." }));
+      out.textContent = "The charts could not be drawn; the figures are in the tables.";
     }
   }
   form.addEventListener("submit", (event) => { event.preventDefault(); load(); });

@@ -95,21 +95,43 @@ function negotiationPanel(c, extras, isOwner) {
 }
 
 async function extrasFor(c) {
-  const out = { deal: "not started", booking: "none booked" };
+  const out = { deal: "not started", booking: "none booked", questions: [] };
   const has = await features();
   const none = { ok: false, missing: true, body: null };
   const [deals, bookings] = await Promise.all([has.deals ? api("deals") : none, has.bookings ? api("bookings") : none]);
   if (deals.missing || !deals.ok) out.deal = "not available yet";
   else if (Array.isArray(deals.body)) {
     const deal = deals.body.find((d) => d.conversation_id === c.id);
-    if (deal) out.deal = [deal.status || deal.state, deal.escrow_status].filter(Boolean).join(" · ") || "started";
+    if (deal) out.deal = "deal " + deal.status + (deal.escrow ? " · escrow " + deal.escrow.status : "");
   }
   if (bookings.missing || !bookings.ok) out.booking = "not available yet";
   else if (Array.isArray(bookings.body)) {
     const booking = bookings.body.find((b) => b.conversation_id === c.id);
-    if (booking) out.booking = [booking.status, when(booking.starts_at || booking.start_at)].filter(Boolean).join(" · ");
+    if (booking) out.booking = booking.status + " · " + (booking.when || when(booking.starts_at));
+  }
+  if (has.questions) {
+    const questions = await api("questions?status=open");
+    if (questions.ok && Array.isArray(questions.body)) out.questions = questions.body.filter((q) => q.conversation_id === c.id);
   }
   return out;
+}
+
+function questionsPanel(questions, reload) {
+  if (!questions.length) return el("p", { class: "hint", text: "No open question from this buyer." });
+  return el("ul", { class: "questions" }, questions.map((q) => {
+    const id = "answer-" + q.id;
+    const input = el("input", { id, name: "answer", type: "text", maxlength: "1000" });
+    const out = el("p", { class: "status", role: "status" });
+    const form = el("form", { class: "inline-form" }, el("label", { for: id, text: "Your answer" }), input,
+      el("button", { type: "submit", class: "small", text: "Answer" }));
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const r = await api("questions/" + encodeURIComponent(q.id) + "/answer", { method: "POST", body: { answer: input.value.trim() } });
+      status(out, r.ok ? "Answered: the buyer is told." : "Not sent: " + errorText(r), !r.ok);
+      if (r.ok) reload();
+    });
+    return el("li", { class: "question" }, el("p", { text: q.question }), el("p", { class: "hint", text: q.topic + " · " + when(q.created_at) }), form, out);
+  }));
 }
 
 export async function renderInbox(view, params, session) {
@@ -169,9 +191,11 @@ export async function renderInbox(view, params, session) {
       el("div", { class: "actions" }, pauseButton, resumeButton)),
     messages, form, replyStatus);
   const negotiationBox = el("div", { id: "negotiation-box" }, el("p", { class: "hint", text: "Select a conversation to see the negotiation." }));
+  const questionBox = el("div", { id: "question-box" });
   const notificationList = el("ul", { id: "notifications", class: "notifications" });
   const panel = el("aside", { class: "side-panel", "aria-label": "Negotiation" },
-    el("h2", { text: "Negotiation" }), negotiationBox, el("h2", { text: "Notifications" }), notificationList);
+    el("h2", { text: "Negotiation" }), negotiationBox, el("h2", { text: "Buyer's questions" }), questionBox,
+    el("h2", { text: "Notifications" }), notificationList);
   const layout = el("div", { id: "layout", class: "layout" + (state.selected ? " has-selection" : "") }, sidebar, thread, panel);
   view.append(layout);
 
@@ -230,6 +254,7 @@ export async function renderInbox(view, params, session) {
     messages.replaceChildren(...c.messages.map(messageNode));
     if (atBottom) messages.scrollTop = messages.scrollHeight;
     negotiationBox.replaceChildren(negotiationPanel(c, extras, session.isOwner));
+    questionBox.replaceChildren(questionsPanel(extras.questions, () => { state.lastDetail = ""; loadDetail(); }));
   }
 
   async function loadDetail() {

@@ -151,6 +151,14 @@ function extras(listing) {
     status(photoStatus, r.ok ? (archived ? "Listing is back." : "Listing archived.") : errorText(r), !r.ok);
     if (r.ok) window.dispatchEvent(new HashChangeEvent("hashchange"));
   });
+  const sold = el("button", { type: "button", class: "secondary", id: "sold-button", text: "Mark sold",
+    disabled: listing.status === "sold" || archived });
+  sold.addEventListener("click", async () => {
+    if (!window.confirm("Mark this car as sold? The assistant stops offering it.")) return;
+    const r = await api("listings/" + listing.id + "/sold", { method: "POST", body: {} });
+    status(photoStatus, r.ok ? "Marked sold." : (r.missing ? "Marking sold is not available on this server." : errorText(r)), !r.ok);
+    if (r.ok) window.dispatchEvent(new HashChangeEvent("hashchange"));
+  });
   return el("section", { class: "card", "aria-label": "Photos and sharing" },
     el("h2", { text: "Photos" }),
     el("ul", { class: "photos" }, listing.photos.map((p) => el("li", {}, el("img", { src: p.thumb_url, alt: "Photo " + (p.position + 1), width: "120", height: "90" })))),
@@ -163,7 +171,7 @@ function extras(listing) {
     ] : el("p", { class: "hint", text: "Connect a Page and choose it for this listing to get its m.me link and QR code." }),
     el("h2", { text: "Try the assistant" }),
     el("p", {}, el("a", { href: "#/start/preview/" + listing.id, text: "Preview a chat with a buyer (nothing is sent)" })),
-    el("div", { class: "actions" }, archive));
+    el("div", { class: "actions" }, archive, sold));
 }
 
 export async function renderListings(view, params, session) {
