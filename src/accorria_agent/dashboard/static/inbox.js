@@ -14,9 +14,12 @@ function modeNode(mode) {
   return el("span", { class: "mode mode-" + safeClass(mode), text: MODE_LABELS[mode] || mode });
 }
 
+// Pages whose owners enabled the HUMAN_AGENT tag (the 7-day band is shown only for those).
+const humanAgentPages = new Set();
+
 function windowText(c) {
   if (c.expires_in > 0) return "window closes in " + duration(c.expires_in);
-  if (c.human_agent_expires_in > 0) {
+  if (c.human_agent_expires_in > 0 && humanAgentPages.has(c.tenant_id)) {
     return "24-hour window closed; your reply (HUMAN_AGENT) possible for " + duration(c.human_agent_expires_in);
   }
   return c.last_buyer_message_at ? "window closed" : "the buyer has not written";
@@ -344,6 +347,11 @@ export async function renderInbox(view, params, session) {
     }
     if (kind === "resync" || kind === "poll") loadNotifications();
   });
+  const pageSettings = await api("settings");
+  humanAgentPages.clear();
+  if (pageSettings.ok && Array.isArray(pageSettings.body)) {
+    for (const p of pageSettings.body) if (p.human_agent_tag_enabled) humanAgentPages.add(p.tenant_id);
+  }
   await Promise.all([loadList(), loadDetail(), loadNotifications()]);
   if (state.selected !== null) input.focus({ preventScroll: true });
   return off;
