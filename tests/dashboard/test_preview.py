@@ -95,6 +95,7 @@ LISTING = SimpleNamespace(
     asking_price=Decimal("12500"),
     price_floor=FLOOR,
     auto_accept_threshold=None,
+    status="active",
     max_concessions=3,
     response_tone="friendly",
     escrow_enabled=True,

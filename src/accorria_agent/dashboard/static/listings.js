@@ -44,6 +44,8 @@ function readForm(form, isOwner, isNew) {
   body.features = String(data.get("features") || "").split(",").map((s) => s.trim()).filter(Boolean);
   body.description = String(data.get("description") || "").trim() || null;
   body.response_tone = String(data.get("response_tone") || "friendly");
+  const pageId = String(data.get("page_id") || "");
+  if (pageId) body.page_id = pageId;
   if (isOwner) body.escrow_enabled = data.get("escrow_enabled") === "on";
   if (!isNew) {
     // A PATCH may not null what the API requires; leave those out instead.
@@ -94,6 +96,12 @@ async function formView(view, id, session) {
     return;
   }
   const formStatus = el("p", { id: "listing-status", class: "status", role: "status" });
+  const pagesAnswer = await api("settings");
+  const pages = pagesAnswer.ok && Array.isArray(pagesAnswer.body) ? pagesAnswer.body : [];
+  const current = listing.page_id || (isNew && pages.length ? pages[0].page_id : "");
+  const pageSelect = el("select", { id: "listing-page", name: "page_id" },
+    el("option", { value: "", text: "No Page yet" }),
+    pages.map((p) => el("option", { value: p.page_id, text: p.page_name, selected: p.page_id === current })));
   const tone = el("select", { id: "listing-tone", name: "response_tone" },
     ["friendly", "professional", "casual"].map((t) => el("option", { value: t, text: t, selected: (listing.response_tone || "friendly") === t })));
   const form = el("form", { id: "listing-form", class: "form", novalidate: true },
@@ -104,6 +112,7 @@ async function formView(view, id, session) {
       el("div", { class: "field" }, el("label", { for: "listing-description", text: "Description" }),
         (() => { const t = el("textarea", { id: "listing-description", name: "description", rows: "4", maxlength: "5000" }); t.value = listing.description || ""; return t; })())),
     el("fieldset", {}, el("legend", { text: "How the assistant sells it" }),
+      el("div", { class: "field" }, el("label", { for: "listing-page", text: "Facebook Page buyers write to" }), pageSelect),
       el("div", { class: "field" }, el("label", { for: "listing-tone", text: "Tone" }), tone),
       session.isOwner ? [
         OWNER_FIELDS.map(([n, l, t, a]) => field(n, l, t, a, n === "max_concessions" && isNew ? 3 : listing[n])),
