@@ -16,10 +16,11 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from fastapi import params
 from pydantic import BaseModel
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
@@ -30,6 +31,9 @@ from accorria_agent.dashboard.auth import current_seller, issue_seller_token
 from accorria_agent.db.base import Base
 from accorria_agent.db.engine import transaction
 from accorria_agent.deals.models import Deal, DealEvent
+from accorria_agent.listings.models import ListingPhoto
+from accorria_agent.questions.models import ListingFact, SellerQuestion
+from accorria_agent.scheduling.models import Booking
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import SellerNotification, notify_seller
 from accorria_agent.settings import Settings
@@ -53,11 +57,25 @@ PUBLIC_PREFIXES = (
     "/docs",
     "/redoc",
     "/openapi.json",
+    # Public by design, each guarded by a secret of its own: unguessable photo keys (Messenger fetches
+    # attachments by URL), single-use emailed tokens, a calendar feed's secret URL, a signed webhook.
+    "/media/photos/",
+    "/listings/static/",
+    "/auth/",
+    "/calendar/",
+    "/escrow/webhook",
 )
 PUBLIC_EXACT = frozenset({"/"})
 # The dependencies that mean "a signed-in member of an account" (the interim bearer check included).
 SESSION_CHECKS = frozenset({current_member, require_owner, current_seller})
 A_MARKER = "A-PRIVATE-MARKER buyer text"
+# Server-Sent Events: only the refusal without a session is checked here (the stream never ends).
+STREAMING = frozenset({"/api/live"})
+# A 1×1 PNG: what an upload route gets, so that only ownership can refuse it.
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010802000000907753de0000000c4944415408d763f8cfc0"
+    "00000301010018dd8db40000000049454e44ae426082"
+)
 B_PAGE = "900800700"
 A_BUYER = "7001"
 
@@ -73,6 +91,10 @@ class Seeded:
     notification_id: int
     deal_id: int
     psid: str
+    photo_id: int = 0
+    fact_id: int = 0
+    question_id: int = 0
+    booking_id: int = 0
 
 
 # How A's id is obtained for each parameter name (path, query or body field).
@@ -84,12 +106,40 @@ A_IDS: dict[str, Callable[[Seeded], Any]] = {
     "notification_id": lambda a: a.notification_id,
     "message_id": lambda a: a.message_id,
     "deal_id": lambda a: a.deal_id,
+    "photo_id": lambda a: a.photo_id,
+    "fact_id": lambda a: a.fact_id,
+    "question_id": lambda a: a.question_id,
+    "id": lambda a: a.question_id,  # POST /api/questions/{id}/answer
+    "booking_id": lambda a: a.booking_id,
     "seller_id": lambda a: a.seller_id,
     "member_id": lambda a: a.seller_id,  # today's members are their account's owner (same id)
     "psid": lambda a: a.psid,
 }
 # Parameters that name no one's data (pagination, filters, a static file's name).
-NEUTRAL = frozenset({"limit", "offset", "unread", "name", "before", "after", "cursor", "q", "status"})
+NEUTRAL = frozenset(
+    {
+        "error",
+        "state",
+        "code",
+        "rerequest",
+        "limit",
+        "offset",
+        "unread",
+        "name",
+        "before",
+        "after",
+        "cursor",
+        "q",
+        "status",
+        "status_filter",
+        "from_",
+        "to",
+        "date_from",
+        "date_to",
+        "from",
+        "kind",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -197,6 +247,15 @@ def request_for(endpoint: Endpoint, a: Seeded) -> tuple[str, dict[str, Any], Any
     return path, query, body, names_a
 
 
+def files_for(endpoint: Endpoint) -> dict[str, tuple[str, bytes, str]] | None:
+    """A small valid image for each uploaded-file parameter (multipart routes), else None."""
+    dependant = getattr(endpoint.route, "dependant", None)
+    uploads = [
+        p.name for p in getattr(dependant, "body_params", []) or [] if isinstance(p.field_info, params.File)
+    ]
+    return dict.fromkeys(uploads, ("car.png", TINY_PNG, "image/png")) or None
+
+
 async def _seed_a(h: Harness) -> Seeded:
     await buyer_writes(h, A_BUYER, f"{A_MARKER}: would you take 9000?")
     async with transaction(h.runtime.session_factory) as session:
@@ -234,6 +293,30 @@ async def _seed_a(h: Harness) -> Seeded:
             )
         )
         await session.flush()
+        # One row of each other kind that a route can name by id, so a 404 means "not yours".
+        photo = ListingPhoto(
+            seller_id=tenant.seller_id, listing_id=h.listing_id, key="A" * 32, width=1, height=1, size_bytes=1
+        )
+        fact = ListingFact(listing_id=h.listing_id, topic="rust", answer=f"{A_MARKER} fact")
+        question = SellerQuestion(
+            tenant_id=h.tenant_id, listing_id=h.listing_id, conversation_id=conversation.id, topic="rust"
+        )
+        starts = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
+        booking = Booking(
+            seller_id=tenant.seller_id,
+            tenant_id=h.tenant_id,
+            conversation_id=conversation.id,
+            starts_at=starts,
+            ends_at=starts + timedelta(minutes=45),
+        )
+        session.add_all([photo, fact, question, booking])
+        await session.flush()
+        extra = {
+            "photo_id": photo.id,
+            "fact_id": fact.id,
+            "question_id": question.id,
+            "booking_id": booking.id,
+        }
         return Seeded(
             tenant.seller_id,
             h.tenant_id,
@@ -244,6 +327,7 @@ async def _seed_a(h: Harness) -> Seeded:
             note.id,
             deal.id,
             A_BUYER,
+            **extra,
         )
 
 
@@ -300,10 +384,16 @@ async def test_no_route_lets_seller_b_read_or_change_seller_as_data(
         for endpoint in protected:
             path, query, body, names_a = request_for(endpoint, a)
             label = f"{endpoint.method} {endpoint.path}"
-            anonymous = await h.client.request(endpoint.method, path, params=query, json=body)
+            files = files_for(endpoint)
+            payload: dict[str, Any] = {"files": files} if files else {"json": body}
+            anonymous = await h.client.request(endpoint.method, path, params=query, **payload)
             assert anonymous.status_code == 401, (label, anonymous.status_code, anonymous.text[:200])
+            if endpoint.path in STREAMING:
+                # An event stream never ends: its account scoping is tested in tests/live.
+                checked.append(label)
+                continue
             response = await h.client.request(
-                endpoint.method, path, params=query, json=body, headers=b_headers
+                endpoint.method, path, params=query, headers=b_headers, **payload
             )
             assert response.status_code != 500, (label, response.text[:300])
             assert A_MARKER not in response.text, (label, "A's data leaked to B")
