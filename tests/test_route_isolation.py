@@ -210,8 +210,8 @@ def _example(schema: dict[str, Any], defs: dict[str, Any], a: Seeded, where: str
             for field in properties
             if field in schema.get("required", []) or field in A_IDS
         }
-    if kind == "array":
-        return []
+    if kind == "array":  # as few items as the schema allows (a required list may not be empty)
+        return [_example(schema.get("items", {}), defs, a, where, name)] * int(schema.get("minItems", 0))
     if kind == "integer":
         return max(1, int(schema.get("minimum", 1)))
     if kind == "number":
