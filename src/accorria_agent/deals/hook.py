@@ -35,8 +35,9 @@ class DealsHook(TurnHook):
     ) -> TurnResult:
         if listing is None:
             return turn
-        if listing.status == "sold":
-            # No negotiation on a sold car: say so (and offer the seller's other cars) instead.
+        if listing.status == "sold" and (turn.language or "en") == "en":
+            # No negotiation on a sold car: say so (and offer the seller's other cars) instead. In another
+            # language the composer's own reply already says it is sold, in the buyer's words.
             text = await service.sold_listing_reply(session, listing, conversation.id)
             return TurnResult(drafts=[Draft(text=text, source="listing_sold")], state=context.state)
         amount = turn.decision.get("amount")

@@ -66,7 +66,10 @@ ESCROW_UNAVAILABLE = (
 
 def sold_text(listing: Listing, others: list[Listing]) -> str:
     """What a buyer of a sold car is told: politely, once, with the seller's other active listings."""
-    text = f"Thanks for your interest in the {listing_title(listing)}. It has just been sold, sorry!"
+    text = (
+        f"Thanks for your interest in the {listing_title(listing)}. It is no longer for sale: it has just"
+        " been sold, sorry!"
+    )
     if not others:
         return text + " I'll let the seller know you were interested in case something similar comes up."
     offered = "; ".join(f"{listing_title(o)} ({_dollars(Decimal(o.asking_price))})" for o in others)
