@@ -9,12 +9,12 @@ from accorria_agent.accounts.models import (
     SignInAttempt,
 )
 from accorria_agent.audit.models import AuditEvent
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import Conversation, Message, SetAsideEvent
 from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
-from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.messenger.models import EventLog, WebhookDelivery, WebhookRefusal
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
@@ -45,5 +45,7 @@ __all__ = [
     "Seller",
     "SellerNotification",
     "WebhookDelivery",
+    "WebhookRefusal",
+    "SetAsideEvent",
     "metadata",
 ]

@@ -27,6 +27,10 @@ sending_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sending_app, name="sending")
+jobs_app = typer.Typer(
+    help="Events the conversation job set aside (poison input): list and retry.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -201,6 +205,35 @@ def sending_resume(
     try:
         resume(page, discard_held=discard_held)
     except SendingCommandError as error:
+        _fail(str(error))
+
+
+@jobs_app.command("failed")
+def jobs_failed(
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many, oldest first.")] = 100,
+) -> None:
+    """List the events whose handling failed and was set aside (not retried yet)."""
+    from accorria_agent.cli.jobs import show_failed
+    from accorria_agent.cli.sending import SendingCommandError
+
+    try:
+        show_failed(limit)
+    except SendingCommandError as error:
+        _fail(str(error))
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    set_aside_id: Annotated[int, typer.Argument(metavar="ID", help="The id `jobs failed` shows.")],
+) -> None:
+    """Hand a set-aside event back to its conversation's job."""
+    from accorria_agent.cli.jobs import retry
+    from accorria_agent.cli.sending import SendingCommandError
+    from accorria_agent.errors import Conflict, NotFound
+
+    try:
+        retry(set_aside_id)
+    except (SendingCommandError, NotFound, Conflict) as error:
         _fail(str(error))
 
 
