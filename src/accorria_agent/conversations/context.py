@@ -75,3 +75,6 @@ class ConversationDeps:
     default_timezone: str
     human_like_delays: bool
     handlers: HandlerContext
+    # The loop breaker: more bot replies than this to one thread within a minute and the bot stops for that
+    # thread and hands it to the seller (a buyer flooding, another bot answering ours, a bug).
+    loop_limit_per_minute: int = 8

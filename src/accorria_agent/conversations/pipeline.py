@@ -12,7 +12,7 @@ The job holds the conversation's lock, so one worker at a time handles a convers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -149,6 +149,12 @@ async def _turn(
                 await session.refresh(conversation)
                 await set_aside.set_aside(session, tenant, conversation, input_events, error, now)
                 bot_may_answer = False
+        elif bot_may_answer and await _loop_detected(session, deps, tenant, conversation, now):
+            modes.apply(conversation, modes.Transition.HAND_OFF, at=now, reason=LOOP_REASON)
+            await notify_seller(session, tenant.id, conversation.id, "handoff", _handoff_text(LOOP_REASON))
+            outcome.graph_actions.append("pass_thread_control")
+            bot_may_answer = False
+            log.warning("conversation_loop_broken", conversation_id=conversation.id)
         elif bot_may_answer:
             await _compose_and_record(session, deps, tenant, settings, conversation, inputs, now, outcome)
         if bot_may_answer:
@@ -236,6 +242,27 @@ async def _compose_and_record(
         outcome.delivery_deferred = True
 
 
+LOOP_REASON = "loop"
+
+
+async def _loop_detected(
+    session: AsyncSession,
+    deps: ConversationDeps,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    now: datetime,
+) -> bool:
+    """Whether this thread drew more bot replies in the last minute than the loop breaker allows."""
+    last = conversation.last_bot_message_at
+    if last is None or (now - last).total_seconds() >= 60:
+        return False  # the hot path: no recent bot reply, no query
+    since = now - timedelta(seconds=60)
+    return (
+        await repo.bot_messages_since(session, tenant.id, conversation.id, since)
+        >= deps.loop_limit_per_minute
+    )
+
+
 # Long enough for Meta's echo of a send that did go through to reconcile it first (then nothing is resent).
 ORPHAN_GRACE_SECONDS = 15.0
 
@@ -262,6 +289,11 @@ async def _requeue_orphans(
 def _handoff_text(reason: str) -> str:
     if reason == "scam":
         return "This buyer's messages look like a known scam. The assistant stopped; please review."
+    if reason == LOOP_REASON:
+        return (
+            "The assistant drew too many replies in this conversation within a minute (a flood, or another "
+            "bot answering it) and stopped; please take a look."
+        )
     if reason == "human_request":
         return "The buyer asked to talk to you. The assistant stopped and told them you'll reply."
     return f"The assistant handed this conversation to you ({reason})."
