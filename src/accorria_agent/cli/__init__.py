@@ -98,7 +98,9 @@ def worker(
     from accorria_agent.worker import run_worker
 
     settings = Settings()
-    if settings.accorria_env == "production":
+    # Like `serve`: unsafe settings are refused unless ACCORRIA_ENV=development is said explicitly (a
+    # worker holds the Page tokens and sends as much as the web process does).
+    if settings.accorria_env != "development" or "accorria_env" not in settings.model_fields_set:
         problems = settings.problems_for_production()
         if problems:
             _fail(problems[0])
@@ -115,12 +117,16 @@ def demo(
         typer.Option(help="JSON or YAML file with the listing and the seller's settings."),
     ] = None,
     fast: Annotated[bool, typer.Option(help="Turn human-like delays off.")] = False,
+    database_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Run on this database (e.g. postgresql://…) instead of SQLite under --data-dir."),
+    ] = None,
 ) -> None:
-    """Run agent + Messenger simulator in one process on SQLite: no keys, no servers."""
+    """Run agent + Messenger simulator in one process (SQLite, or --database-url): no keys, no servers."""
     from accorria_agent.demo import DemoError, run_demo
 
     try:
-        run_demo(port=port, data_dir=data_dir, listing_file=listing, fast=fast)
+        run_demo(port=port, data_dir=data_dir, listing_file=listing, fast=fast, database_url=database_url)
     except DemoError as error:
         _fail(str(error))
 
@@ -263,6 +269,26 @@ def bench_e2e(
     from accorria_agent.bench.pipeline import run_e2e
 
     run_e2e(rate=rate, seconds=seconds, database_url=database_url)
+
+
+@bench_app.command("burst")
+def bench_burst(
+    buyers: Annotated[int, typer.Option(min=1, max=10_000, help="Buyers, one message each.")] = 100,
+    seconds: Annotated[float, typer.Option(min=1, max=600, help="Spread over this many seconds.")] = 60.0,
+    flood: Annotated[int, typer.Option(min=0, max=1000, help="Messages of one flooding buyer.")] = 50,
+    conservative: Annotated[
+        bool, typer.Option(help="Run the Page on the seed's 20/min, 200/h, 1,000/day limits.")
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL (web + one worker; its schema is reset) instead of SQLite.")
+    ] = None,
+) -> None:
+    """Many buyers write to one Page within a minute: message → reply p50/p95/max, and one buyer's flood."""
+    from accorria_agent.bench.burst import run_burst
+
+    run_burst(
+        buyers=buyers, seconds=seconds, flood=flood, database_url=database_url, conservative=conservative
+    )
 
 
 @bench_app.command("workers")
