@@ -21,9 +21,12 @@ from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.runtime import Runtime, build_runtime
 from accorria_agent.settings import Settings
 from accorria_agent.simulator import Simulator, SimulatorConfig
+from accorria_agent.simulator.escrow import EscrowStandIn
 from tests.helpers import PAGE_ID, PAGE_TOKEN, seed
 
 BASE = "http://agent.test"
+ESCROW_SECRET = "test-escrow-webhook-secret"
+ESCROW_API_KEY = "test-escrow-api-key"
 
 
 class _LazyApp:
@@ -43,6 +46,7 @@ class SimHarness:
     client: httpx.AsyncClient
     listing_id: int
     tenant_id: int
+    escrow: EscrowStandIn
 
     async def settle(self) -> None:
         """Wait until every webhook, job and echo has been handled."""
@@ -92,7 +96,15 @@ async def sim_harness(
 ) -> AsyncIterator[SimHarness]:
     lazy = _LazyApp()
     transport = httpx.ASGITransport(app=lazy)
-    settings = make_settings(DATABASE_URL=database_url, FACEBOOK_GRAPH_URL=f"{BASE}/graph", **overrides)
+    escrow_settings = {
+        "ACCORRIA_API_URL": f"{BASE}/simulator/escrow",
+        "ACCORRIA_API_KEY": ESCROW_API_KEY,
+        "ACCORRIA_WEBHOOK_SECRET": ESCROW_SECRET,
+        "ESCROW_RETRY_BASE_SECONDS": 0.0,
+    }
+    settings = make_settings(
+        DATABASE_URL=database_url, FACEBOOK_GRAPH_URL=f"{BASE}/graph", **{**escrow_settings, **overrides}
+    )
     holder: list[Simulator] = []
 
     def clock() -> datetime:
@@ -119,9 +131,19 @@ async def sim_harness(
     holder.append(sim)
     app.include_router(sim.graph_router, prefix="/graph")
     app.include_router(sim.ui_router, prefix="/simulator")
+    escrow = EscrowStandIn(
+        public_base=BASE,
+        webhook_url=f"{BASE}/escrow/webhook",
+        webhook_secret=settings.accorria_webhook_secret.get_secret_value(),
+        deliver_client=httpx.AsyncClient(transport=transport, base_url=BASE),
+        clock=clock,
+        api_key=settings.accorria_api_key.get_secret_value(),
+    )
+    app.include_router(escrow.router, prefix="/simulator")
     try:
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            yield SimHarness(runtime, sim, client, listing_id, tenant_id)
+            yield SimHarness(runtime, sim, client, listing_id, tenant_id, escrow)
     finally:
+        await escrow.aclose()
         await sim.aclose()
         await runtime.stop()

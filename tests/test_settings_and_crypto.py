@@ -14,9 +14,9 @@ from accorria_agent.settings import Settings, normalise_database_url
 
 GOOD = {
     "FACEBOOK_APP_ID": "123",
-    "FACEBOOK_APP_SECRET": "s3cr3t-abcdef0123456789",
-    "FACEBOOK_VERIFY_TOKEN": "v-token-xyz",
-    "JWT_SECRET": "j" * 40,
+    "FACEBOOK_APP_SECRET": "9f3b1c7e2a4d8f60b5e1c3a7d9f2b4e6",
+    "FACEBOOK_VERIFY_TOKEN": "vT-8qLx2Rm7ZpK4wN9sD",
+    "JWT_SECRET": "Jq7vP2xR9mL4tZ8kW3nB6cF1hY5sD0gA-uE_oI",
     "ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "DATABASE_URL": "postgresql://u@h/db",
 }

@@ -3,27 +3,42 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from accorria_agent import __version__
+from accorria_agent.accounts.audit_routes import router as audit_router
 from accorria_agent.accounts.routes import router as accounts_router
-from accorria_agent.audit.routes import router as audit_router
+from accorria_agent.analytics.operations import refresh_gauges
+from accorria_agent.analytics.routes import router as analytics_router
 from accorria_agent.dashboard.routes import router as dashboard_router
+from accorria_agent.deals.routes import router as deals_router
 from accorria_agent.errors import DomainError
+from accorria_agent.http_hardening import HardeningMiddleware, HardeningPolicy, validation_error_handler
+from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.listings.routes import api as listings_api
 from accorria_agent.listings.routes import pages as listings_pages
 from accorria_agent.live.routes import router as live_router
 from accorria_agent.messenger.routes import router as webhook_router
 from accorria_agent.messenger.routes import webhook_routes
+from accorria_agent.metrics import WebhookStatusMiddleware
+from accorria_agent.notifications.routes import router as notifications_router
 from accorria_agent.pages.routes import router as pages_router
+from accorria_agent.privacy.routes import router as privacy_router
+from accorria_agent.questions.routes import router as questions_router
 from accorria_agent.runtime import Runtime
+from accorria_agent.scheduling.routes import router as scheduling_router
+
+log = structlog.get_logger(__name__)
 
 
 def create_app(
@@ -52,9 +67,23 @@ def create_app(
             if manage_runtime:
                 await runtime.stop()
 
-    app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan)
+    settings = runtime.settings
+    production = settings.accorria_env == "production"
+    # The API's map is for developers: in production nobody gets it (docs/security.md).
+    docs: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None} if production else {}
+    app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan, **docs)
     app.state.runtime = runtime
     install_error_handlers(app)
+    app.add_middleware(
+        HardeningMiddleware,
+        policy=HardeningPolicy(
+            webhook_max_body_bytes=settings.webhook_max_body_bytes,
+            api_max_body_bytes=settings.api_max_body_bytes,
+            max_body_bytes=settings.max_body_bytes,
+            production=production,
+            upload_max_body_bytes=settings.photo_max_bytes + 64 * 1024,
+        ),
+    )
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
@@ -64,6 +93,12 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(audit_router)
     app.include_router(pages_router)
+    app.include_router(privacy_router)
+    app.include_router(questions_router)
+    app.include_router(scheduling_router)
+    app.include_router(deals_router)
+    app.include_router(analytics_router)
+    app.include_router(notifications_router)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> Response:
@@ -76,10 +111,49 @@ def create_app(
         return JSONResponse({"status": "ok", "version": __version__})
 
     @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics; in production only with ``Authorization: Bearer <METRICS_TOKEN>``."""
+        if production and not _metrics_authorised(request, settings.metrics_token.get_secret_value()):
+            # Without a configured token the endpoint does not exist in production.
+            return JSONResponse({"detail": "not found", "code": "not_found"}, status_code=404)
+        return await render_metrics(runtime)
+
+    app.add_middleware(WebhookStatusMiddleware, metrics=runtime.metrics)
+    return app
+
+
+async def render_metrics(runtime: Runtime) -> Response:
+    """The Prometheus text of ``runtime``: its counters, and gauges read from the database now."""
+    try:
+        async with runtime.session_factory() as session:
+            await refresh_gauges(
+                session,
+                runtime.metrics,
+                runtime.clock(),
+                procrastinate=not isinstance(runtime.queue, EmbeddedJobQueue),
+            )
+    except Exception as error:  # the counters are still worth serving while the database is away
+        runtime.metrics.errors.labels(type="metrics_database").inc()
+        log.warning("metrics_gauges_unavailable", error=type(error).__name__)
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_metrics_app(runtime: Runtime) -> FastAPI:
+    """A process's ``/metrics`` alone (the worker serves it on its own port)."""
+    app = FastAPI(title="Accorria worker metrics", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:
-        return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return await render_metrics(runtime)
 
     return app
+
+
+def _metrics_authorised(request: Request, token: str) -> bool:
+    if not token:
+        return False
+    scheme, _, presented = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -94,3 +168,4 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, validation_error_handler)

@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.app import create_app
 from accorria_agent.dashboard.auth import dashboard_link
@@ -35,6 +36,8 @@ from accorria_agent.settings import Settings, normalise_database_url
 DEMO_PAGE_ID = "104560000000001"
 DEMO_PAGE_NAME = "Accorria Demo Motors"
 DEMO_EXTRA_PAGES = (("Demo Lot North", "104560000000002"), ("Demo Lot South", "104560000000003"))
+# Where the demo seller shows the car (told to a buyer only once a test drive is booked).
+DEMO_MEETING_ADDRESS = "Accorria Demo Motors, 4410 Woodward Ave, Detroit, MI"
 
 
 class DemoError(Exception):
@@ -130,7 +133,9 @@ async def seed_demo(settings: Settings, spec: ListingSpec, page_token: str, repl
                     page_name=DEMO_PAGE_NAME,
                     page_access_token=page_token,
                 )
+                await _demo_availability(session, seller.id, spec)
                 return (await sellers.add_listing(session, seller, tenant, spec)).id
+            await _demo_availability(session, tenant.seller_id, spec)
             # The token may have been stored under another key (ENCRYPTION_KEY changed): store it again.
             tenant.page_access_token_encrypted = cipher.encrypt(page_token)
             tenant.status = "active"
@@ -156,6 +161,15 @@ async def seed_demo(settings: Settings, spec: ListingSpec, page_token: str, repl
         await engine.dispose()
 
 
+async def _demo_availability(session: AsyncSession, seller_id: int, spec: ListingSpec) -> None:
+    """Test drives for the demo seller: weekdays 9–18 and Saturday 10–16 (its timezone), at the showroom."""
+    from accorria_agent.scheduling import service as scheduling
+
+    await scheduling.ensure_availability(
+        session, seller_id, place_area=spec.location, place_address=DEMO_MEETING_ADDRESS
+    )
+
+
 def run_demo(
     *, port: int, data_dir: Path, listing_file: Path | None, fast: bool, database_url: str | None = None
 ) -> None:
@@ -171,6 +185,7 @@ def run_demo(
     from accorria_agent.runtime import Runtime, build_runtime
     from accorria_agent.sellers.service import configure_active_pages
     from accorria_agent.simulator import Simulator, SimulatorConfig
+    from accorria_agent.simulator.escrow import EscrowStandIn
     from accorria_agent.simulator.mailbox import LocalMailbox, build_mailbox_router
 
     spec = load_listing(listing_file)
@@ -204,6 +219,11 @@ def run_demo(
         SMTP_URL=mailbox.url,
         SMTP_STARTTLS="off",
         PUBLIC_BASE_URL=base,
+        # Escrow goes to the simulator's stand-in; both ends live in this process, so a fresh secret
+        # per run is enough (the stand-in keeps its transactions in memory too).
+        ACCORRIA_API_URL=f"{base}/simulator/escrow",
+        ACCORRIA_API_KEY="demo-escrow-key",
+        ACCORRIA_WEBHOOK_SECRET=secrets.token_hex(16),
     )
     configure_logging(settings.log_level, json_output=False, secrets=settings_secrets(settings))
     try:
@@ -242,6 +262,15 @@ def run_demo(
     app.include_router(simulator.graph_router, prefix="/graph")
     app.include_router(simulator.ui_router, prefix="/simulator")
     app.include_router(build_mailbox_router(mailbox), prefix="/simulator")
+    escrow = EscrowStandIn(
+        public_base=base,
+        webhook_url=f"{base}/escrow/webhook",
+        webhook_secret=settings.accorria_webhook_secret.get_secret_value(),
+        deliver_client=httpx.AsyncClient(timeout=30.0),
+        clock=runtime.clock,
+        api_key=settings.accorria_api_key.get_secret_value(),
+    )
+    app.include_router(escrow.router, prefix="/simulator")
     app.router.add_api_route("/", lambda: RedirectResponse("/simulator/"), include_in_schema=False)
 
     where = (
@@ -260,6 +289,7 @@ def run_demo(
     print(f"  Seller's mailbox:         {base}/simulator/mailbox")
     print(f"  Simulator JSON API:       {base}/simulator/api/state")
     print(f"  Webhook:                  {base}/webhook")
+    print(f"  Escrow stand-in (JSON):   {base}/simulator/api/escrow")
     print(f"  m.me link of the listing: {m_me_link(DEMO_PAGE_ID, listing_id)}")
     print(f"  Health:                   {base}/healthz")
     print(

@@ -9,13 +9,23 @@ from accorria_agent.accounts.models import (
     SignInAttempt,
 )
 from accorria_agent.audit.models import AuditEvent
+from accorria_agent.conversations.mode_changes import ConversationModeChange
 from accorria_agent.conversations.models import Conversation, Message, SetAsideEvent
 from accorria_agent.db.base import Base
-from accorria_agent.deals.models import Deal, DealEvent
+from accorria_agent.deals.models import Deal, DealEvent, EscrowWebhookEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.messenger.models import EventLog, WebhookDelivery, WebhookRefusal
+from accorria_agent.notifications.models import (
+    NotificationDelivery,
+    NotificationDispatchState,
+    NotificationPreference,
+    NotificationWebhook,
+)
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
+from accorria_agent.privacy.models import PrivacyRequest
+from accorria_agent.questions.models import ListingFact, SellerQuestion
+from accorria_agent.scheduling.models import Availability, Booking
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -29,20 +39,31 @@ __all__ = [
     "Membership",
     "OneTimeToken",
     "SignInAttempt",
+    "Availability",
+    "Booking",
     "Conversation",
+    "ConversationModeChange",
     "Deal",
     "DealEvent",
+    "EscrowWebhookEvent",
     "EventLog",
     "Job",
     "Listing",
     "ListingPhoto",
+    "ListingFact",
     "Message",
     "MessengerSettings",
     "MessengerTenant",
     "OAuthState",
     "PageConnection",
     "PendingPageGrant",
+    "PrivacyRequest",
+    "NotificationDelivery",
+    "NotificationDispatchState",
+    "NotificationPreference",
+    "NotificationWebhook",
     "Seller",
+    "SellerQuestion",
     "SellerNotification",
     "WebhookDelivery",
     "WebhookRefusal",

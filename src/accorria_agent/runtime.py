@@ -17,9 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from accorria_agent.conversations import tasks as conversation_tasks
 from accorria_agent.conversations.composer import ReplyComposer
 from accorria_agent.conversations.context import ConversationDeps, HandlerContext
+from accorria_agent.conversations.hooks import TurnHook
+from accorria_agent.conversations.mode_changes import install_mode_change_hook
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
+from accorria_agent.escrow.client import AccorriaEscrowClient
+from accorria_agent.escrow.interface import EscrowProvider
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.jobs.periodic import PeriodicJob, PeriodicScheduler
@@ -27,9 +31,11 @@ from accorria_agent.live import bus as live_bus
 from accorria_agent.mail.interface import InMemoryMailer, Mailer
 from accorria_agent.mail.smtp import mailer_from_settings
 from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.graph_metrics import MeteredTransport
 from accorria_agent.messenger.intake import JobTables, WebhookIntake
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RedisRateLimiter
 from accorria_agent.metrics import Metrics
+from accorria_agent.notifications.tasks import NotificationLoop
 from accorria_agent.sending import tasks as sending_tasks
 from accorria_agent.sending.delivery import OutboundDelivery
 from accorria_agent.settings import Settings
@@ -49,11 +55,17 @@ class Runtime:
     metrics: Metrics
     delivery: OutboundDelivery
     composer: ReplyComposer
+    escrow: EscrowProvider
     clock: Callable[[], datetime] = utcnow
     run_jobs: bool = True
     # Built from SMTP_URL (in memory when unset); the demo points it at its local SMTP server.
     mailer: Mailer = field(default_factory=InMemoryMailer)
+    # Domains taking part in each conversation turn, in order (see conversations.hooks.TurnHook).
+    turn_hooks: list[TurnHook] = field(default_factory=list)
     periodic: PeriodicScheduler | None = None
+    # Delivers seller notifications by email / webhook (rows claimed with SKIP LOCKED: any number of
+    # processes may run it, each notification goes out once).
+    notifications: NotificationLoop | None = None
 
     @property
     def conversation_deps(self) -> ConversationDeps:
@@ -67,6 +79,7 @@ class Runtime:
             default_timezone=self.settings.default_timezone,
             human_like_delays=self.settings.human_like_delays,
             handlers=HandlerContext(facebook_app_id=self.settings.facebook_app_id),
+            turn_hooks=tuple(self.turn_hooks),
         )
 
     async def start(self) -> None:
@@ -75,12 +88,16 @@ class Runtime:
             await self.queue.start()
             if self.periodic is not None:
                 await self.periodic.start()
+            if self.notifications is not None:
+                self.notifications.start()
 
     async def stop(self) -> None:
         await self.intake.stop()
         if self.run_jobs:
             if self.periodic is not None:
                 await self.periodic.stop()
+            if self.notifications is not None:
+                await self.notifications.stop()
             await self.queue.stop()
         await self.http.aclose()
         await live_bus.close(self.engine)
@@ -96,6 +113,7 @@ def build_runtime(
     run_jobs: bool = True,
 ) -> Runtime:
     """Assemble a runtime; ``graph_transport`` lets the demo and tests route Graph calls in-process."""
+    install_mode_change_hook()  # analytics' record of takeovers, from every session of this process
     engine = create_engine(settings.effective_database_url)
     factory = create_session_factory(engine)
     registry = TaskRegistry()
@@ -106,7 +124,13 @@ def build_runtime(
         quiet_period_seconds=settings.reply_quiet_period_seconds,
         job_tables=_job_tables(queue),
     )
-    http = httpx.AsyncClient(transport=graph_transport) if graph_transport else httpx.AsyncClient()
+    metrics = Metrics()
+    # Every Graph call is timed and its errors counted (messenger_graph_* metrics).
+    http = httpx.AsyncClient(
+        transport=MeteredTransport(
+            graph_transport or httpx.AsyncHTTPTransport(), metrics, settings.graph_base_url
+        )
+    )
     graph = GraphClient(
         settings.graph_base_url,
         http,
@@ -114,7 +138,6 @@ def build_runtime(
         timeout=settings.facebook_graph_timeout_seconds,
     )
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
-    metrics = Metrics()
 
     async def defer(session: AsyncSession, request: JobRequest) -> None:
         await queue.defer_many(session, [request])
@@ -142,6 +165,12 @@ def build_runtime(
         metrics=metrics,
         delivery=delivery,
         composer=composer or default_composer(settings),
+        escrow=AccorriaEscrowClient(
+            settings.accorria_api_url,
+            settings.accorria_api_key.get_secret_value(),
+            http,
+            timeout=settings.accorria_api_timeout_seconds,
+        ),
         clock=clock,
         run_jobs=run_jobs,
         mailer=mailer_from_settings(
@@ -153,12 +182,30 @@ def build_runtime(
     )
     _register_tasks(runtime)
     _register_periodic(runtime)
+    _install_turn_hooks(runtime)
+    runtime.notifications = NotificationLoop(
+        runtime.session_factory, runtime.mailer, runtime.http, runtime.cipher, runtime.clock
+    )
     phraser_metrics = getattr(getattr(runtime.composer, "phraser", None), "metrics", None)
     if phraser_metrics is not None:
         from accorria_agent.metrics import PhraserCollector
 
         metrics.registry.register(PhraserCollector(phraser_metrics))
     return runtime
+
+
+def _install_turn_hooks(runtime: Runtime) -> None:
+    """The domains that take part in a conversation turn, in the order they run."""
+    from accorria_agent.deals.hook import DealsHook
+    from accorria_agent.questions.hook import QuestionsHook
+    from accorria_agent.scheduling.hook import SchedulingHook
+
+    runtime.turn_hooks.append(QuestionsHook())
+    runtime.turn_hooks.append(DealsHook(runtime.queue))
+    # Last: after a price is agreed, a proposed time becomes a booking that the reply then states.
+    runtime.turn_hooks.append(
+        SchedulingHook(runtime.queue, reminder_minutes=runtime.settings.test_drive_reminder_minutes)
+    )
 
 
 def _rate_limiter(settings: Settings) -> RateLimiter:
@@ -206,10 +253,12 @@ def default_composer(settings: Settings) -> ReplyComposer:
     from openai import AsyncOpenAI
 
     from accorria_agent.negotiation.llm import LlmPhraser
+    from accorria_agent.negotiation.llm_reader import LlmReader
 
     client = AsyncOpenAI(api_key=key, base_url=settings.openai_base_url or None)
     return NegotiationComposer(
-        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds)
+        LlmPhraser(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds),
+        reader=LlmReader(client, settings.openai_model, timeout_s=settings.openai_timeout_seconds),
     )
 
 
@@ -247,3 +296,32 @@ def _register_periodic(runtime: Runtime) -> None:
         runtime.session_factory,
         [PeriodicJob(TOKEN_HEALTH_TASK, runtime.settings.token_health_interval_seconds)],
     )
+
+    from accorria_agent.privacy.tasks import PURGE_TASK, purge_and_reschedule
+
+    async def _purge(_args: dict[str, Any]) -> None:
+        await purge_and_reschedule(
+            runtime.session_factory, runtime.queue, runtime.clock, runtime.settings.retention_days
+        )
+
+    runtime.registry.register(PURGE_TASK, _purge)
+
+
+    from accorria_agent.scheduling import tasks as scheduling_tasks
+
+    async def _remind(args: dict[str, Any]) -> None:
+        await scheduling_tasks.remind(runtime.session_factory, runtime.queue, args, runtime.clock())
+
+    async def _invite(args: dict[str, Any]) -> None:
+        await scheduling_tasks.send_invitation(runtime.session_factory, runtime.mailer, args)
+
+    runtime.registry.register(scheduling_tasks.REMIND_TASK, _remind)
+    runtime.registry.register(scheduling_tasks.INVITATION_TASK, _invite)
+
+    from accorria_agent.deals.service import START_ESCROW_TASK
+    from accorria_agent.deals.tasks import start_escrow
+
+    async def _start_escrow(args: dict[str, Any]) -> None:
+        await start_escrow(runtime, args)
+
+    runtime.registry.register(START_ESCROW_TASK, _start_escrow)

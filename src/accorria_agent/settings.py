@@ -7,6 +7,8 @@ every missing or placeholder secret so that the process refuses to start with on
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from pathlib import Path
 from typing import Literal
 
@@ -37,6 +39,29 @@ KNOWN_PLACEHOLDERS = frozenset(
 )
 
 DEFAULT_DATA_DIR = Path("./data")
+
+# Secrets checked for strength in production: (minimum length, minimum estimated entropy in bits).
+# Meta's app secrets are 32 hex characters (~115 bits by this estimate); a JWT key must resist offline
+# guessing from any issued token.
+SECRET_STRENGTH: dict[str, tuple[int, float]] = {
+    "FACEBOOK_APP_SECRET": (16, 60.0),
+    "FACEBOOK_VERIFY_TOKEN": (16, 50.0),
+    "JWT_SECRET": (32, 100.0),
+    "METRICS_TOKEN": (24, 80.0),
+}
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """A cheap upper estimate of a secret's entropy: length times the Shannon entropy of its characters.
+
+    It cannot see structure (``"abcabcabc…"`` scores well), but it refuses short, repetitive and
+    single-character secrets, which is what hand-typed placeholders look like.
+    """
+    if not value:
+        return 0.0
+    total = len(value)
+    per_char = -sum((n / total) * math.log2(n / total) for n in Counter(value).values())
+    return per_char * total
 
 
 class Settings(BaseSettings):
@@ -85,6 +110,17 @@ class Settings(BaseSettings):
 
     accorria_api_url: str = Field(default="https://api.accorria.com", alias="ACCORRIA_API_URL")
     accorria_api_key: SecretStr = Field(default=SecretStr(""), alias="ACCORRIA_API_KEY")
+    # Escrow (docs/escrow.md): the status webhook's HMAC secret, the API timeout, the webhook timestamp
+    # tolerance and the backoff of transaction creation (base × 2^attempt, up to the attempt limit).
+    accorria_webhook_secret: SecretStr = Field(default=SecretStr(""), alias="ACCORRIA_WEBHOOK_SECRET")
+    accorria_api_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=120, alias="ACCORRIA_API_TIMEOUT_SECONDS"
+    )
+    escrow_webhook_tolerance_seconds: int = Field(
+        default=300, gt=0, le=86400, alias="ESCROW_WEBHOOK_TOLERANCE_SECONDS"
+    )
+    escrow_retry_base_seconds: float = Field(default=5.0, ge=0, le=3600, alias="ESCROW_RETRY_BASE_SECONDS")
+    escrow_max_attempts: int = Field(default=8, ge=1, le=50, alias="ESCROW_MAX_ATTEMPTS")
 
     jwt_secret: SecretStr = Field(default=SecretStr(""), alias="JWT_SECRET")
     encryption_key: SecretStr = Field(default=SecretStr(""), alias="ENCRYPTION_KEY")
@@ -123,6 +159,22 @@ class Settings(BaseSettings):
             return self.session_cookie_secure
         return self.accorria_env == "production"
 
+    # Privacy and hardening (docs/security.md).
+    # Buyer message text and raw webhook payloads older than this are purged (rows and counts stay).
+    retention_days: int = Field(default=90, ge=1, le=3650, alias="RETENTION_DAYS")
+    # In production /metrics answers only ``Authorization: Bearer <METRICS_TOKEN>`` (404 when unset).
+    metrics_token: SecretStr = Field(default=SecretStr(""), alias="METRICS_TOKEN")
+    # Body limits, enforced before a handler parses anything (the webhook has WEBHOOK_MAX_BODY_BYTES).
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, alias="API_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, alias="MAX_BODY_BYTES")
+    # Test drives: the buyer is reminded this long before the slot (only inside the 24-hour window).
+    test_drive_reminder_minutes: int = Field(
+        default=120, ge=0, le=7 * 24 * 60, alias="TEST_DRIVE_REMINDER_MINUTES"
+    )
+    # The worker's own /metrics (``accorria-agent worker --metrics-port``); None = not served.
+    worker_metrics_port: int | None = Field(default=None, ge=0, le=65535, alias="WORKER_METRICS_PORT")
+    worker_metrics_host: str = Field(default="0.0.0.0", alias="WORKER_METRICS_HOST")  # noqa: S104
+
     @property
     def effective_database_url(self) -> str:
         """``DATABASE_URL``, or the embedded SQLite file under the data directory."""
@@ -151,8 +203,27 @@ class Settings(BaseSettings):
             if raw.strip().lower() in KNOWN_PLACEHOLDERS:
                 state = "missing" if not raw.strip() else "a known placeholder"
                 problems.append(f"{name} is {state}; set it in the environment")
-        if self.jwt_secret.get_secret_value() and len(self.jwt_secret.get_secret_value()) < 32:
-            problems.append("JWT_SECRET is too short; use at least 32 random characters")
+        problems.extend(self._weak_secrets())
+        return problems
+
+    def _weak_secrets(self) -> list[str]:
+        """Secrets that are set but too short or too repetitive to be random (``FACEBOOK_APP_SECRET=a``)."""
+        values = {
+            "FACEBOOK_APP_SECRET": self.facebook_app_secret,
+            "FACEBOOK_VERIFY_TOKEN": self.facebook_verify_token,
+            "JWT_SECRET": self.jwt_secret,
+            "METRICS_TOKEN": self.metrics_token,
+        }
+        problems = []
+        for name, secret in values.items():
+            raw = secret.get_secret_value()
+            if raw.strip().lower() in KNOWN_PLACEHOLDERS:
+                continue  # missing (optional METRICS_TOKEN) or already reported as a placeholder
+            min_length, min_bits = SECRET_STRENGTH[name]
+            if len(raw) < min_length:
+                problems.append(f"{name} is too short; use at least {min_length} random characters")
+            elif estimated_entropy_bits(raw) < min_bits:
+                problems.append(f"{name} is too weak (repetitive or guessable); use a random value")
         return problems
 
 

@@ -25,7 +25,7 @@ from accorria_agent.runtime import Runtime, build_runtime
 from accorria_agent.settings import Settings
 from tests.conftest import _pg_execute, _truncate_all
 from tests.fakes.graph import FakeGraph
-from tests.helpers import PAGE_ID, delivery, text_event
+from tests.helpers import PAGE_ID, delivery, seed, text_event
 
 _JOB_COLUMNS = "queue_name, task_name, priority, lock, queueing_lock, args, status, scheduled_at, attempts"
 
@@ -74,17 +74,25 @@ async def test_fast_path_rows_round_trip_through_the_orm(runtime: Runtime) -> No
     ignored = InboundEvent(
         PAGE_ID, "7002", "policy:1", "policy_enforcement", "messaging", 5, {"a": [1, None]}
     )
+    tenant_id, _ = await seed(runtime)  # PAGE_ID is served; "555" is not
+    stranger = InboundEvent("555", "7003", "m_stranger", "message", "messaging", 6, {"text": "private"})
     before = datetime.now(UTC)
     await runtime.intake.store(obj, "{}", events)
     await runtime.intake.store(obj, "{}", events)  # a redelivery: no second event, no second job
     await runtime.intake.store(obj, '{"raw": true}', [ignored])
     await runtime.intake.store("user", '{"object": "user"}', [])
+    await runtime.intake.store(obj, '{"raw": true}', [stranger])
     async with runtime.session_factory() as session:
         stored = (await session.execute(select(EventLog).order_by(EventLog.id))).scalars().all()
         deliveries = (
             (await session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))).scalars().all()
         )
-    assert len(stored) == 2 and len(deliveries) == 4
+    assert len(stored) == 3 and len(deliveries) == 5
+    # A Page we do not serve: the event is kept (its job settles it) without its payload or a tenant.
+    assert (stored[2].page_id, stored[2].tenant_id, stored[2].payload) == ("555", None, {})
+    assert deliveries.pop().body == ""
+    stored = stored[:2]
+    assert [row.tenant_id for row in stored] == [tenant_id, tenant_id]
     event = stored[0]
     assert (event.page_id, event.buyer_psid, event.event_key, event.kind, event.channel) == (
         events[0].page_id,
@@ -118,7 +126,7 @@ async def test_fast_path_rows_round_trip_through_the_orm(runtime: Runtime) -> No
     )
     async with runtime.engine.begin() as connection:
         assert await runtime.queue.defer_many(connection, [request]) == 1
-    fast, reference = await jobs(runtime)
+    fast, _stranger, reference = await jobs(runtime)
     assert fast["args"] == {
         "args": {"page_id": PAGE_ID, "buyer_psid": "7001"},
         "attempt": 1,

@@ -14,7 +14,7 @@ from accorria_agent.messenger.models import EventLog, WebhookDelivery
 from accorria_agent.runtime import build_runtime
 from accorria_agent.settings import Settings
 from tests.fakes.graph import FakeGraph
-from tests.helpers import delivery, text_event
+from tests.helpers import delivery, seed, text_event
 
 
 async def test_fast_path_rows_round_trip_through_the_orm(
@@ -37,15 +37,21 @@ async def test_fast_path_rows_round_trip_through_the_orm(
             text_event("7001", "héllo ✓ would you take 9k?", mid="m_fast_1", ts=1_795_000_000_123)
         )
         obj, events = parse_delivery(body)
+        tenant_id, _ = await seed(runtime)  # the Page is served
+        _, strangers = parse_delivery(delivery(text_event("7003", "private", mid="m_x"), page_id="555"))
         before = datetime.now(UTC)
         await runtime.intake.store(obj, "{}", events)
         await runtime.intake.store(obj, "{}", events)  # a redelivery: no second event, no second job
+        await runtime.intake.store(obj, "{}", strangers)  # a Page we do not serve
         async with runtime.session_factory() as session:
-            stored = (await session.execute(select(EventLog))).scalars().all()
-            jobs = (await session.execute(select(Job))).scalars().all()
+            stored = (await session.execute(select(EventLog).order_by(EventLog.id))).scalars().all()
+            jobs = (await session.execute(select(Job).order_by(Job.id))).scalars().all()
             deliveries = (await session.execute(select(WebhookDelivery))).scalars().all()
-        assert len(stored) == 1 and len(deliveries) == 2
+        assert len(stored) == 2 and len(deliveries) == 3
+        assert (stored[1].page_id, stored[1].tenant_id, stored[1].payload) == ("555", None, {})
+        jobs = jobs[:1]
         event = stored[0]
+        assert event.tenant_id == tenant_id
         assert event.payload == events[0].payload
         assert event.timestamp_ms == 1_795_000_000_123
         assert event.received_at.tzinfo is not None and event.received_at >= before - timedelta(seconds=1)

@@ -20,7 +20,7 @@ async def test_an_oversized_body_is_answered_413_declared_or_chunked(
         headers = {"X-Hub-Signature-256": sign(raw, settings.facebook_app_secret.get_secret_value())}
         declared = await h.client.post("/webhook", content=raw, headers=headers)
         assert declared.status_code == 413
-        assert "2048" in declared.json()["error"]
+        assert "2048" in declared.text  # the limit is named (by the route or the body-limit middleware)
         read: list[int] = []
 
         async def chunks() -> AsyncIterator[bytes]:

@@ -178,7 +178,7 @@ def test_unknown_facts_are_referred_to_the_seller_not_invented() -> None:
         vehicle_topics=("mileage", "rust", "recent_work"),
     )
     text = render(decision, listing=BARE)
-    assert "check with the seller" in text and "rust" in text
+    assert "ask the seller" in text and "rust" in text
     assert "mileage" in text  # BARE has no mileage: asked, not made up
     assert "miles." not in text
     assert "ask the seller to share the exact location" in text
@@ -216,7 +216,8 @@ KEY_ACTION = {
     "counter": ActionKind.COUNTER, "accept": ActionKind.ACCEPT, "accept_no_amount": ActionKind.ACCEPT,
     "hold": ActionKind.HOLD, "hold_no_amount": ActionKind.HOLD, "decline": ActionKind.DECLINE_LOWBALL,
     "decline_no_amount": ActionKind.DECLINE_LOWBALL, "ask_offer": ActionKind.ASK_OFFER,
-    "ask_offer_priced": ActionKind.ASK_OFFER, "price": ActionKind.ANSWER, "answer": ActionKind.ANSWER,
+    "ask_offer_priced": ActionKind.ASK_OFFER, "ask_offer_standing": ActionKind.ASK_OFFER,
+    "price": ActionKind.ANSWER, "answer": ActionKind.ANSWER,
     "answer_empty": ActionKind.ANSWER, "viewing_time": ActionKind.PROPOSE_VIEWING,
     "viewing": ActionKind.PROPOSE_VIEWING, "handoff": ActionKind.HANDOFF, "scam": ActionKind.WARN_SCAM,
 }  # fmt: skip

@@ -97,16 +97,30 @@ def test_repeated_lowest_price_asks_never_reach_the_floor() -> None:
         actions.append(decision.action)
         assert decision.amount is not None and decision.amount > RULES.price_floor
         assert RULES.price_floor not in decision.allowed_amounts
-    # First ask concedes, then only every second ask, and never the final (floor) step.
-    assert actions[:4] == [ActionKind.COUNTER, ActionKind.ASK_OFFER, ActionKind.COUNTER, ActionKind.ASK_OFFER]
-    assert state.concessions_used == RULES.max_concessions - 1
+    # A question alone earns nothing; repeated asking earns one step, once, and never the floor.
+    ask, counter = ActionKind.ASK_OFFER, ActionKind.COUNTER
+    assert actions[:4] == [ask, counter, ask, ask]
+    assert actions.count(ActionKind.COUNTER) == 1
+    assert state.concessions_used == 1
     assert state.lowest_price_asks == 12
 
 
-def test_counters_follow_the_boulware_curve() -> None:
-    # Small first step, bigger later: concessions accelerate (β < 1).
+def test_first_price_question_gets_the_standing_price_and_an_invitation() -> None:
+    decision, state = decide(RULES, NegotiationState(), said(Intent.PRICE_INQUIRY))
+    assert decision.action is ActionKind.ASK_OFFER and decision.amount == RULES.asking_price
+    assert state.concessions_used == 0
+    # After a counter, the question is answered with that counter (the standing price), not a new step.
+    _, state = decide(RULES, NegotiationState(), said(Intent.OFFER, 10000))
+    decision, state2 = decide(RULES, state, said(Intent.HAGGLE))
+    assert decision.action is ActionKind.ASK_OFFER and decision.amount == state.our_counters[-1]
+    assert state2.concessions_used == state.concessions_used
+
+
+def test_counters_follow_the_tuned_curve() -> None:
+    # β = 2 (tuned on the real-buyer replay): the first step is the biggest, later ones smaller.
     t1, t2, t3 = (curve_target(RULES, k) for k in (1, 2, 3))
-    assert RULES.asking_price - t1 < t1 - t2 < t2 - t3
+    assert RULES.asking_price - t1 > t1 - t2 > 0 and t2 - t3 > 0
+    assert RULES.price_floor < t3 + 1 and t2 > t3
     assert t3 == RULES.price_floor
 
 
@@ -170,7 +184,9 @@ def test_offer_with_availability_question_keeps_the_question() -> None:
 def test_non_price_question_is_answered() -> None:
     u = said(Intent.VEHICLE_QUESTION, None, Intent.LOCATION, vehicle_topics=("mileage",))
     decision, state = decide(RULES, NegotiationState(), u)
-    assert decision.action is ActionKind.ANSWER and decision.also_answer == (Intent.LOCATION,)
+    # The question itself comes first in what to answer, then the others.
+    assert decision.action is ActionKind.ANSWER
+    assert decision.also_answer == (Intent.VEHICLE_QUESTION, Intent.LOCATION)
     assert decision.vehicle_topics == ("mileage",) and decision.allowed_amounts == frozenset({D(12500)})
     assert state.turns == 1
 

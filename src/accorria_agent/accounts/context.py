@@ -13,33 +13,18 @@ scopes its queries by ``MemberContext.seller_id``. Two credentials are accepted
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from accorria_agent.accounts.identity import MemberContext, Role
 from accorria_agent.errors import Forbidden, Unauthorized
 
-Role = Literal["owner", "staff"]
+__all__ = ["Member", "MemberContext", "Owner", "Role", "current_member", "require_owner", "session_id_of"]
+
 SESSION_COOKIE = "accorria_session"
 _EXPIRED = "missing, invalid or expired session; sign in again"
-
-
-@dataclass(frozen=True)
-class MemberContext:
-    """The signed-in member: which account (``seller_id``), which member, with which role.
-
-    ``member_id`` is 0 for a bearer token of an account that has no members yet (seeded sellers).
-    """
-
-    seller_id: int
-    member_id: int
-    role: Role
-
-    @property
-    def is_owner(self) -> bool:
-        return self.role == "owner"
 
 
 def session_id_of(request: Request) -> int | None:
@@ -69,7 +54,7 @@ async def current_member(request: Request) -> MemberContext:
 
 async def _bearer_member(request: Request, runtime: Any) -> MemberContext:
     from accorria_agent.accounts import repository as repo
-    from accorria_agent.dashboard.auth import TokenError, _bearer, decode_seller_claims
+    from accorria_agent.accounts.bearer import TokenError, _bearer, decode_seller_claims
     from accorria_agent.db.engine import transaction
     from accorria_agent.sellers.models import Seller
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.accounts import emails
 from accorria_agent.accounts import repository as repo
-from accorria_agent.accounts.context import MemberContext, Role
+from accorria_agent.accounts.identity import MemberContext, Role
 from accorria_agent.accounts.models import AuthSession, Member, Membership, OneTimeToken
 from accorria_agent.accounts.passwords import (
     dummy_hash,

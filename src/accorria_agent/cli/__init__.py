@@ -1,15 +1,18 @@
-"""The ``accorria-agent`` command: serve, worker, demo, migrate, parse, sending, rotate-keys, bench …"""
+"""The ``accorria-agent`` command: serve, worker, demo, migrate, sending, privacy, rotate-keys, bench …"""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
 from accorria_agent import __version__
+
+if TYPE_CHECKING:
+    from accorria_agent.runtime import Runtime
 
 app = typer.Typer(
     name="accorria-agent",
@@ -31,6 +34,10 @@ jobs_app = typer.Typer(
     help="Events the conversation job set aside (poison input): list and retry.", no_args_is_help=True
 )
 app.add_typer(jobs_app, name="jobs")
+privacy_app = typer.Typer(
+    help="Privacy: erase a buyer's data, purge what is older than RETENTION_DAYS.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -67,12 +74,13 @@ def serve(
     ] = True,
 ) -> None:
     """Run the production web process (webhook, health, metrics). Refuses unsafe settings."""
+    from accorria_agent.preflight import startup_problem
     from accorria_agent.settings import Settings
 
     settings = Settings(ACCORRIA_ENV="production")
-    problems = settings.problems_for_production()
-    if problems:
-        _fail(problems[0])
+    problem = startup_problem(settings)
+    if problem:
+        _fail(problem)
     import uvicorn
 
     from accorria_agent.app import create_app
@@ -81,7 +89,15 @@ def serve(
 
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
     runtime = build_runtime(settings, run_jobs=with_jobs)
-    uvicorn.run(create_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
+    on_started = None
+    if with_jobs:
+        from accorria_agent.privacy.tasks import schedule_purge
+
+        async def on_started(started: Runtime) -> None:
+            await schedule_purge(started.session_factory, started.queue)
+
+    app_ = create_app(runtime, on_started=on_started)
+    uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
 
 
 @app.command()
@@ -89,6 +105,12 @@ def worker(
     until_idle: Annotated[
         bool, typer.Option(help="Exit once no job is due (batch / benchmark use).")
     ] = False,
+    metrics_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            min=0, max=65535, help="Serve /metrics on this port (default: WORKER_METRICS_PORT, off)."
+        ),
+    ] = None,
 ) -> None:
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
     import asyncio
@@ -101,10 +123,14 @@ def worker(
     # Like `serve`: unsafe settings are refused unless ACCORRIA_ENV=development is said explicitly (a
     # worker holds the Page tokens and sends as much as the web process does).
     if settings.accorria_env != "development" or "accorria_env" not in settings.model_fields_set:
-        problems = settings.problems_for_production()
-        if problems:
-            _fail(problems[0])
+        from accorria_agent.preflight import startup_problem
+
+        problem = startup_problem(settings)
+        if problem:
+            _fail(problem)
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"worker_metrics_port": metrics_port})
     asyncio.run(run_worker(settings, stop_after_idle=until_idle))
 
 
@@ -243,6 +269,38 @@ def jobs_retry(
         _fail(str(error))
 
 
+@privacy_app.command("delete-buyer")
+def privacy_delete_buyer(
+    page: Annotated[str, typer.Option("--page", help="The Page's id.")],
+    psid: Annotated[str, typer.Option("--psid", help="The buyer's page-scoped id on that Page.")],
+) -> None:
+    """Erase a buyer: message texts, payloads, name, PSID and raw events; counts stay. Prints the record."""
+    from accorria_agent.privacy.commands import PrivacyCommandError, delete_buyer
+    from accorria_agent.settings import Settings
+
+    try:
+        typer.echo(delete_buyer(Settings(), page, psid))
+    except PrivacyCommandError as error:
+        _fail(str(error))
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    days: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(min=1, help="Purge what is older than this many days (default RETENTION_DAYS)."),
+    ] = None,
+) -> None:
+    """Purge buyer message text and raw webhook payloads past the retention period (rows and counts stay)."""
+    from accorria_agent.privacy.commands import PrivacyCommandError, purge
+    from accorria_agent.settings import Settings
+
+    try:
+        typer.echo(purge(Settings(), days))
+    except PrivacyCommandError as error:
+        _fail(str(error))
+
+
 @bench_app.command("webhook")
 def bench_webhook(
     requests: Annotated[int, typer.Option(min=100, help="Requests per measurement.")] = 4000,
@@ -340,6 +398,25 @@ def bench_negotiate(
 
     result = run(buyers=buyers, seed=seed, craigslist=craigslist)
     if result.get("floor_violations", 0):
+        raise typer.Exit(1)
+
+
+@bench_app.command("analytics")
+def bench_analytics(
+    database_url: Annotated[
+        str,
+        typer.Option(help="A PostgreSQL server's database URL; a scratch database next to it is used."),
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    conversations: Annotated[int, typer.Option(min=100, help="The large seller's conversations.")] = 100_000,
+    runs: Annotated[int, typer.Option(min=3, help="Timed reports per seller.")] = 20,
+) -> None:
+    """The analytics report for a seller with 100,000 conversations vs one with 1 % of that."""
+    if not database_url.startswith(("postgresql", "postgres://")):
+        _fail("--database-url must be a PostgreSQL URL")
+    from accorria_agent.bench.analytics import GOAL_MS, run_analytics
+
+    figures = run_analytics(database_url, conversations, runs)
+    if figures["large_p95_ms"] >= GOAL_MS:
         raise typer.Exit(1)
 
 

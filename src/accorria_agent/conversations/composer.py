@@ -50,6 +50,10 @@ class TurnResult:
     state: dict[str, Any]
     handoff_reason: str | None = None
     decision: dict[str, Any] = field(default_factory=dict)
+    # The buyer's language for this turn (a locale code); None when the composer does not know.
+    language: str | None = None
+    # Topics the reply told the buyer it is asking the seller about (the questions domain records them).
+    seller_questions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accorria_agent.conversations.composer import ReplyComposer
+from accorria_agent.conversations.hooks import TurnHook
 from accorria_agent.jobs.interface import JobQueue, JobRequest
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class ConversationDeps:
     default_timezone: str
     human_like_delays: bool
     handlers: HandlerContext
+    # Domains above this one that take part in each turn (questions, deals, test drives), in order.
+    turn_hooks: tuple[TurnHook, ...] = ()
     # The loop breaker: more bot replies than this to one thread within a minute and the bot stops for that
     # thread and hands it to the seller (a buyer flooding, another bot answering ours, a bug).
     loop_limit_per_minute: int = 8

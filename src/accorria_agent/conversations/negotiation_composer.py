@@ -14,14 +14,15 @@ from __future__ import annotations
 import zlib
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from accorria_agent.conversations.composer import BuyerInput, Draft, TurnContext, TurnResult
 from accorria_agent.negotiation.guard import check_reply
+from accorria_agent.negotiation.language import turn_language
 from accorria_agent.negotiation.phrasing import Phraser, TemplatePhraser
-from accorria_agent.negotiation.replies import render_template
+from accorria_agent.negotiation.replies import render_template, unanswered_topics
 from accorria_agent.negotiation.schemas import (
     ActionKind,
     Decision,
@@ -110,11 +111,18 @@ def understand_turn(inputs: list[BuyerInput], asking: Decimal, timezone: str) ->
     return merged, make_offer
 
 
+if TYPE_CHECKING:
+    # Only for the annotation: the template path must never import the OpenAI SDK.
+    from accorria_agent.negotiation.llm_reader import LlmReader
+
+
 class NegotiationComposer:
     """Composer backed by the negotiation package; ``phraser`` is the template or the guarded LLM."""
 
-    def __init__(self, phraser: Phraser | None = None) -> None:
+    def __init__(self, phraser: Phraser | None = None, reader: LlmReader | None = None) -> None:
         self.phraser: Phraser = phraser or TemplatePhraser()
+        # Optional LLM reading of messages the parser leaves as "other" (validated; issue 14).
+        self.reader = reader
         # Templates need no conversation history; only an LLM phraser gets it (saves a query per turn).
         self.wants_history = not isinstance(self.phraser, TemplatePhraser)
 
@@ -128,7 +136,14 @@ class NegotiationComposer:
         rules = seller_rules(context.rules)
         listing = context.listing
         state = NegotiationState.from_json(context.state)
+        # --- issue 14: the buyer's language, detected per message and kept for the conversation.
+        language = turn_language([i.text for i in context.inputs], state.language)
+        state = replace(state, language=language)
         understood, make_offer = understand_turn(context.inputs, rules.asking_price, context.timezone)
+        if self.reader is not None and understood.intent is Intent.OTHER:
+            # --- issue 14: an "other" turn may be read by the LLM (validated in code; parser wins on doubt).
+            texts = " ".join(i.text for i in context.inputs if i.text)
+            understood = await self.reader.improve(understood, texts, rules.asking_price)
         if make_offer and understood.intent in (Intent.OTHER, Intent.GREETING):
             standing = standing_price(rules, state)
             decision = Decision(
@@ -139,6 +154,9 @@ class NegotiationComposer:
             new_state = state
         else:
             decision, new_state = decide(rules, state, understood)
+        decision = replace(decision, language=language)
+        # --- issue 14: what the listing cannot answer is asked of the seller (questions domain).
+        questions = unanswered_topics(decision, listing)
         seed = zlib.crc32(f"{context.conversation_id}:{new_state.turns}".encode())
         text, quick_replies, source = await self._phrase(decision, listing, rules, context, seed)
         handoff = None
@@ -160,6 +178,8 @@ class NegotiationComposer:
                 "amount": None if decision.amount is None else str(decision.amount),
                 "intent": understood.intent.value,
             },
+            language=language,
+            seller_questions=questions,
         )
 
     async def _phrase(

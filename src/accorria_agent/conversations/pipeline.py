@@ -29,6 +29,7 @@ from accorria_agent.db.engine import transaction
 from accorria_agent.db.errors import is_transient
 from accorria_agent.messenger.models import EventLog
 from accorria_agent.messenger.send_api import split_text
+from accorria_agent.negotiation import locales
 from accorria_agent.negotiation.schemas import ListingFacts
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
@@ -188,9 +189,14 @@ async def _compose_and_record(
         if getattr(deps.composer, "wants_history", True)
         else []
     )
+    # Facts the seller stated since the listing was written (the questions domain's hook).
+    answered: dict[str, str] = {}
+    if listing is not None:
+        for hook in deps.turn_hooks:
+            answered.update(await hook.listing_details(session, listing))
     context = TurnContext(
         conversation_id=conversation.id,
-        listing=listing_facts(listing) if listing else None,
+        listing=listing_facts(listing, answered) if listing else None,
         rules=listing,
         inputs=inputs,
         state=dict(conversation.negotiation_state or {}),
@@ -199,10 +205,12 @@ async def _compose_and_record(
         now=now,
     )
     turn = await deps.composer.compose(context)
+    for hook in deps.turn_hooks:
+        turn = await hook.after_compose(session, tenant, conversation, listing, context, turn)
     conversation.negotiation_state = turn.state
     drafts = list(turn.drafts)
     if drafts and _needs_disclosure(conversation, now):
-        drafts[0] = drafts[0].with_prefix(settings.disclosure_text)
+        drafts[0] = drafts[0].with_prefix(disclosure_for(settings, turn.language))
         conversation.disclosed_at = now
     outbound = []
     for draft in drafts:
@@ -321,9 +329,28 @@ def _needs_disclosure(conversation: Conversation, now: datetime) -> bool:
     return (now - last).total_seconds() > _DISCLOSURE_GAP_SECONDS
 
 
-def listing_facts(listing: Listing) -> ListingFacts:
-    """The listing as the pure negotiation code sees it (no floor: that lives in SellerRules only)."""
-    details = {str(k): str(v) for k, v in (listing.details or {}).items()}
+def disclosure_for(settings: MessengerSettings, language: str | None) -> str:
+    """The automation disclosure in the buyer's language (issue 14).
+
+    The seller's own text for that language if they gave one; else, while the Page keeps the default
+    (English) text, the locale's default; else the seller's text as written.
+    """
+    code = locales.normalise_code(language)
+    own = (settings.disclosure_texts or {}).get(code)
+    if own:
+        return str(own)
+    if code != locales.DEFAULT and settings.disclosure_text == locales.value(locales.DEFAULT, "DISCLOSURE"):
+        return str(locales.value(code, "DISCLOSURE"))
+    return settings.disclosure_text
+
+
+def listing_facts(listing: Listing, answered: dict[str, str] | None = None) -> ListingFacts:
+    """The listing as the pure negotiation code sees it (no floor: that lives in SellerRules only).
+
+    ``answered`` are the seller's answers to buyers' questions (topic → answer); the listing's own
+    ``details`` win where both say something.
+    """
+    details = {**(answered or {}), **{str(k): str(v) for k, v in (listing.details or {}).items()}}
     return ListingFacts(
         listing_id=listing.id,
         year=listing.year,
@@ -336,6 +363,7 @@ def listing_facts(listing: Listing) -> ListingFacts:
         description=listing.description,
         location=listing.location,
         details=details,
+        status=listing.status or "active",
     )
 
 

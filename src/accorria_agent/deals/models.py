@@ -41,14 +41,15 @@ class Deal(Base):
     """One buyer's deal on one listing (one per conversation)."""
 
     __tablename__ = "deals"
-    __table_args__ = (UniqueConstraint("conversation_id"),)
+    __table_args__ = (
+        UniqueConstraint("conversation_id"),
+        Index("uq_deals_escrow_transaction_id", "escrow_transaction_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"), index=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"), index=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("messenger_conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("messenger_conversations.id", ondelete="CASCADE"))
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="SET NULL"), index=True)
     # negotiating | agreed | escrow_started | escrow_funded | sold | lost | cancelled
     status: Mapped[str] = mapped_column(String(32), default="negotiating")
@@ -58,6 +59,30 @@ class Deal(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Escrow (migration 0011). The transaction id is unique: one deal never holds two transactions, and
+    # one transaction never belongs to two deals.
+    # none | creating | retrying | failed | pending | funded | released | cancelled | disputed
+    escrow_status: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    escrow_transaction_id: Mapped[str | None] = mapped_column(String(64))
+    escrow_checkout_url: Mapped[str | None] = mapped_column(String(500))
+    escrow_fee: Mapped[Decimal | None] = mapped_column(Money())
+    escrow_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escrow_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class EscrowWebhookEvent(Base):
+    """An escrow status webhook we accepted, by the provider's event id (unique: a replay is refused)."""
+
+    __tablename__ = "escrow_webhook_events"
+    __table_args__ = (UniqueConstraint("event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(100))
+    transaction_id: Mapped[str] = mapped_column(String(64))
+    deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class DealEvent(Base):
@@ -73,9 +98,7 @@ class DealEvent(Base):
     seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
     tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"))
     deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("messenger_conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("messenger_conversations.id", ondelete="CASCADE"))
     listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(32))
     actor_kind: Mapped[str] = mapped_column(String(16))

@@ -4,6 +4,11 @@
 returns, i.e. after the events *and* the jobs that will process them are committed. One writer task
 commits everything that arrived while the previous commit was running in a single transaction, which is
 how a durable store keeps up with a bare endpoint (one fsync serves many requests).
+
+Each event row records its Page's tenant (``tenant_id``, so the log is deleted with its seller). An event
+for a Page we do not serve is still stored, so that its job settles it, but without its payload: a
+stranger's buyers' messages are not ours to keep. All three writers (SQLAlchemy, SQLite, PostgreSQL)
+apply the same rule.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import insert
+from sqlalchemy import column, insert, select, table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -32,6 +37,8 @@ from accorria_agent.messenger.models import EventLog, WebhookDelivery, WebhookRe
 log = structlog.get_logger(__name__)
 
 PROCESS_CONVERSATION_TASK = "process_conversation"
+# The two columns of the sellers' Page table the intake reads (named, not imported: an edge knows no domain).
+_TENANTS = table("messenger_tenants", column("id"), column("page_id"))
 # Events that never lead to work for a conversation job.
 _NO_JOB_KINDS = frozenset({"invalid", "app_roles", "policy_enforcement"})
 
@@ -240,6 +247,18 @@ class WebhookIntake:
         async with self._engine.begin() as connection:
             await connection.execute(insert(WebhookDelivery), delivery_rows)
             if event_rows:
+                page_ids = sorted({row["page_id"] for row in event_rows})
+                tenants = dict(
+                    (
+                        await connection.execute(
+                            select(_TENANTS.c.page_id, _TENANTS.c.id).where(_TENANTS.c.page_id.in_(page_ids))
+                        )
+                    ).tuples()
+                )
+                for row in event_rows:
+                    row["tenant_id"] = tenants.get(row["page_id"])
+                    if row["tenant_id"] is None:
+                        row["payload"] = {}  # a Page we do not serve (see the module docstring)
                 await connection.execute(self._insert_ignoring_duplicates(), event_rows)
             await self._queue.defer_many(connection, requests)
 

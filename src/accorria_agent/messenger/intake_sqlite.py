@@ -20,8 +20,8 @@ from accorria_agent.jobs.interface import JobRequest
 
 _DELIVERY_SQL = "INSERT INTO webhook_deliveries (received_at, object, event_count, body) VALUES (?, ?, ?, ?)"
 _EVENT_SQL = (
-    "INSERT INTO messenger_events_log (page_id, buyer_psid, event_key, kind, channel, timestamp_ms, "
-    "payload, received_at, processed_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "INSERT INTO messenger_events_log (page_id, tenant_id, buyer_psid, event_key, kind, channel, "
+    "timestamp_ms, payload, received_at, processed_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (page_id, event_key) DO NOTHING"
 )
 _JOB_SQL = (
@@ -78,17 +78,20 @@ class SqliteIntakeWriter:
         try:
             cursor.executemany(_DELIVERY_SQL, [(stamp, obj, count, body) for obj, count, body in deliveries])
             if events:
+                tenants = self._tenant_ids(cursor, {e["page_id"] for e in events})
                 cursor.executemany(
                     _EVENT_SQL,
                     [
                         (
                             e["page_id"],
+                            tenants.get(e["page_id"]),
                             e["buyer_psid"],
                             e["event_key"],
                             e["kind"],
                             e["channel"],
                             e["timestamp_ms"],
-                            orjson.dumps(e["payload"]).decode(),
+                            # A Page we do not serve: its buyers' messages are not ours to keep.
+                            orjson.dumps(e["payload"]).decode() if e["page_id"] in tenants else "{}",
                             stamp,
                             stamp if e["processed_at"] is not None else None,
                             e["outcome"],
@@ -104,6 +107,20 @@ class SqliteIntakeWriter:
         finally:
             cursor.close()
         return added
+
+    @staticmethod
+    def _tenant_ids(cursor: sqlite3.Cursor, page_ids: set[str]) -> dict[str, int]:
+        """The tenant of each served Page among ``page_ids`` (a batch names few Pages)."""
+        found: dict[str, int] = {}
+        ordered = sorted(page_ids)
+        for start in range(0, len(ordered), 500):  # stay under SQLite's bound-parameter limit
+            chunk = ordered[start : start + 500]
+            placeholders = ",".join("?" * len(chunk))
+            cursor.execute(
+                f"SELECT page_id, id FROM messenger_tenants WHERE page_id IN ({placeholders})", chunk
+            )
+            found.update((str(page_id), int(tenant_id)) for page_id, tenant_id in cursor.fetchall())
+        return found
 
     @staticmethod
     def _insert_jobs(cursor: sqlite3.Cursor, jobs: list[JobRequest], now: datetime, stamp: str) -> int:

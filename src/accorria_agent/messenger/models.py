@@ -57,6 +57,9 @@ class EventLog(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="SET NULL"))
     page_id: Mapped[str] = mapped_column(String(64))
+    # The Page's tenant when we serve it (filled at intake), so the log is deleted with its seller.
+    # No foreign key: the intake must never fail on a Page disconnected mid-delivery.
+    tenant_id: Mapped[int | None] = mapped_column(Integer, index=True)
     buyer_psid: Mapped[str] = mapped_column(String(64))
     event_key: Mapped[str] = mapped_column(String(300))
     # message | echo | postback | delivery | read | reaction | message_edit | referral | optin | handover | …

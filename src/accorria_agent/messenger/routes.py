@@ -99,7 +99,7 @@ async def receive_delivery(request: Request) -> Response:
     except IntakeUnavailable:
         runtime.metrics.webhook_rejected.labels(reason="storage").inc()
         return _error(503, "storage unavailable; retry later")
-    runtime.metrics.webhook_events.inc(len(events))
+    runtime.metrics.record_webhook_events(event.kind for event in events)
     if obj != "page":
         log.info("webhook_object_ignored", object=obj[:40])
     return PlainTextResponse("EVENT_RECEIVED", status_code=200)

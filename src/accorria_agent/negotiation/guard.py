@@ -316,7 +316,8 @@ _ACCEPTANCE_RE = re.compile(
     r"\bdeal\b|\bsounds good\b|\baccept(?:ed|ing|s)?\b|\bworks for me\b|\bthat works\b|\bagreed\b"
     r"|\bit'?s yours\b|\byou(?:'ve)? got (?:it|a deal)\b|\bi'?ll take it\b|\bsold\b|\blet'?s do it\b"
     rf"|\b(?:sure|ok|okay|fine|yes|yeah|yep)\b[\s,!.:-]*{_AMOUNT_ISH}"
-    rf"|{_AMOUNT_ISH}(?:[\w,]|\.\d)*\s+it is\b|\btrato hecho\b|\bde acuerdo\b|\bacepto\b|\bvendido\b",
+    rf"|{_AMOUNT_ISH}(?:[\w,]|\.\d)*\s+it is\b|\btrato hecho\b|\bde acuerdo\b|\bacepto\b|\bvendido\b"
+    r"|\bmarch[eé] conclu\b|\bd'accord\b|\bj'accepte\b|\bvendue?\b",
     re.I,
 )
 _REJECTION_RE = re.compile(
@@ -326,7 +327,9 @@ _REJECTION_RE = re.compile(
 )
 # Always forbidden: they name the secret.
 _FLOOR_HARD_RE = re.compile(
-    r"\bfloor\b|\bmin(?:imum|\.)? (?:price|amount|offer)\b|\breserve price\b|\bprecio m[ií]nimo\b", re.I
+    r"\bfloor\b|\bmin(?:imum|\.)? (?:price|amount|offer)\b|\breserve price\b|\bprecio m[ií]nimo\b"
+    r"|\bprix (?:minimum|plancher)\b",
+    re.I,
 )
 # Allowed only next to an allowed amount (the strategy reached the floor and chose to say so).
 _FLOOR_SOFT_RE = re.compile(
@@ -347,8 +350,9 @@ _PROMISES: dict[str, tuple[re.Pattern[str], tuple[str, ...]]] = {
     "shipping": (re.compile(r"\bship(?:ping|ped|s)?\b|\btransport(?:ation)?\b", re.I), ("ship", "transport")),
 }  # fmt: skip
 _DEFERRED_TOPIC_RE = re.compile(
-    r"\b((?:check with|ask) the seller (?:about|on|regarding) (?:the |a |any )?)"
-    r"(?:warranty|delivery|financing|shipping)\b",
+    r"\b((?:check with|ask) the seller (?:about|on|regarding) (?:the |a |any )?"
+    r"|preguntar al vendedor sobre (?:la |el )?)"
+    r"(?:warranty|delivery|financing|shipping|garant[ií]a|entrega|financiamiento|env[ií]o)\b",
     re.I,
 )
 _URL_RE = re.compile(

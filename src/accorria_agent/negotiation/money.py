@@ -52,11 +52,13 @@ _POST_FRAME_RE: Final = re.compile(
     r"|is (?:all|what) i|ok\b|okay\b|(?:would|will|could|does|do) (?:that |this |you )?(?:work|do)\b|works?\b"
     r"|good\b|cool\b|fair\b|sound|today|tonight|right now|deal\b|y (?:es|te|lo)\b|por (?:el|la|tu|su)\b"
     r"|(?:is |be )?(?:doable|do-able|possible|reasonable|acceptable|an option)\b|it is\b|is (?:the most"
-    r"|the best|all|my)\b"
+    r"|the best|the highest|all|my)\b|and you(?:'ve)? (?:have|got) (?:a |yourself a )?deal"
+    r"|is a (?:pretty |really |very )?(?:good|fair|great) (?:deal|price|offer)"
     r"|esta bien|hoy mismo|y (?:me|te) lo llevo)"
 )
 _RELATIVE_SUFFIX_RE: Final = re.compile(
-    r"^ ?(?:off\b|less\b|under\b|below\b|lower\b|cheaper\b|discount\b|de descuento|menos\b)"
+    r"^ ?(?:(?:dollars?|bucks) )?(?:off\b|less\b|under\b|below\b|lower\b|cheaper\b|discount\b"
+    r"|de descuento|menos\b)"
 )
 _RELATIVE_UP_SUFFIX_RE: Final = re.compile(
     r"^ ?(?:over|above|more than) (?:asking|the asking|your asking|list)"
@@ -125,11 +127,11 @@ _STRONG_FRAME_RE: Final = re.compile(
     r"|presupuesto(?: es)?|dejas(?: en)?|deja(?: en)?|dejarias(?: en)?|vendes(?: en| por)?|vende(?: en| por)?"
     r"|mi oferta es|my offer is|compro(?: en| por)?|te lo compro(?: en| por)?|could you|would you|can you"
     r"|will you|counter(?: at| with)?|i'm at|im at"
-    r"|cash|only|thinking|think|thought|figured|figure|maybe|at)"
+    r"|cash|only|thinking|think|thought|figured|figure|maybe|at|agree(?: to)?)"
     r"(?: (?:you|it|her|him|me|like|maybe|about|around|just|only|say|for|at|to|of|a|an|the|lo|la|el|te|le|en"
     r"|por|como|unos|unas|solo|nomas|right|flat|even|with|cash|usd|is|it's|its|up to|tops|a max of|do|take"
     r"|give"
-    r"|pay|hard|full|this|that|car|truck|van|suv|one|ride))* ?\$? ?$"
+    r"|pay|hard|full|this|that|car|truck|van|suv|one|ride|probably|little|bit|least))* ?\$? ?$"
 )
 _WEAK_FRAME_RE: Final = re.compile(
     r"\b(?:for|at|around|about|en|por|hasta|up to|like|maybe)(?: like| maybe)? ?\$? ?$"
@@ -355,15 +357,54 @@ def _relative(text: str, m: _Mention, prefix: str, suffix: str) -> int:
     return 0
 
 
+# Before a number: the buyer says they cannot pay it ("I can't afford $5900", "I don't have 6200").
+_NEGATED_FRAME_RE: Final = re.compile(
+    r"\b(?:can'?t|cannot|can not|don'?t|do not|dont|won'?t|not) (?:\w+ )?(?:afford|have|pay|do"
+    r"|go)(?: \w+)? ?\$? ?$"
+)
+# Between a first and a later amount: the buyer moves on to their real number ("8k but I can go 9.5k",
+# "you want 3500, I want 2800, let's settle for 3150", "I have 5500 … for a final price of 5580").
+_RAISE_CUE_RE: Final = re.compile(
+    r"\b(?:but|however|though|at least|go up|come up|better than|pull all my pennies)\b"
+)
+_SETTLE_CUE_RE: Final = re.compile(r"\b(?:final price|settle|in the middle|meet halfway)\b")
+
+
 def find_offer(prepared: str, asking_price: Decimal | None) -> OfferParse:
     """The buyer's offer in ``prepared`` (output of :func:`prepare`), or ``None``.
 
-    When several amounts qualify the first one wins: later ones are usually conditions ("7000, maybe 7500
-    if you include the mats").
+    When several amounts qualify the first one wins (later ones are usually conditions: "7000, maybe 7500
+    if you include the mats"), unless the buyer visibly moves on to a later one: a higher amount after
+    "but / at least / go up …", or any amount after "final price / settle / in the middle".
     """
+    first = _find_offer_from(prepared, asking_price, 0)
+    if first.offer is None or first.end is None:
+        return first.parse
+    later = _find_offer_from(prepared, asking_price, first.end)
+    if later.offer is not None and later.start is not None:
+        between = prepared[first.end : later.start]
+        if _SETTLE_CUE_RE.search(between) or (_RAISE_CUE_RE.search(between) and later.offer > first.offer):
+            return later.parse
+    return first.parse
+
+
+@dataclass(frozen=True)
+class _Found:
+    parse: OfferParse
+    start: int | None = None
+    end: int | None = None
+
+    @property
+    def offer(self) -> Decimal | None:
+        return self.parse.offer
+
+
+def _find_offer_from(prepared: str, asking_price: Decimal | None, begin: int) -> _Found:
     relative_unresolved = False
     mentions_asking = False
     for m in _mentions(prepared):
+        if m.start < begin:
+            continue
         prefix = _clause_prefix(prepared, m.start)
         tail_end = m.range_high.end if m.range_high else m.end
         suffix = _suffix(prepared, tail_end)
@@ -379,7 +420,8 @@ def find_offer(prepared: str, asking_price: Decimal | None) -> OfferParse:
                 continue
             if m.raw >= asking_price:
                 continue
-            return OfferParse(_whole_dollars(asking_price + direction * m.raw), False, mentions_asking)
+            found = OfferParse(_whole_dollars(asking_price + direction * m.raw), False, mentions_asking)
+            return _Found(found, m.start, tail_end)
         strong = _STRONG_FRAME_RE.search(prefix)
         post = _POST_FRAME_RE.match(suffix)
         quote_end = -1
@@ -387,6 +429,8 @@ def find_offer(prepared: str, asking_price: Decimal | None) -> OfferParse:
             quote_end = q.end()
         if quote_end >= 0 and (strong is None or strong.start() < quote_end):
             continue  # a price quoted from elsewhere, not the buyer's own
+        if _NEGATED_FRAME_RE.search(prefix):
+            continue  # "I can't afford $5900": the number the buyer refuses, not their offer
         framed = strong is not None or post is not None
         weak = _WEAK_FRAME_RE.search(prefix) is not None
         sole = _is_sole_number(prepared, m) or (
@@ -413,10 +457,10 @@ def find_offer(prepared: str, asking_price: Decimal | None) -> OfferParse:
         value = _scale(m.raw, asking_price, m.mult or m.dollar, m.comma)
         if value is None:
             continue
-        if asking_price is not None and value == asking_price and strong is None:
-            mentions_asking = True  # "is it still 8500?" repeats the price back; not an offer
+        if asking_price is not None and value == asking_price and (strong is None or quote_end >= 0):
+            mentions_asking = True  # "is it still 8500?" / "the listing is at 8400" repeat the price back
             continue
         if not _plausible(value, asking_price, money_cue or framed):
             continue
-        return OfferParse(_whole_dollars(value), False, mentions_asking)
-    return OfferParse(None, relative_unresolved, mentions_asking)
+        return _Found(OfferParse(_whole_dollars(value), False, mentions_asking), m.start, tail_end)
+    return _Found(OfferParse(None, relative_unresolved, mentions_asking))

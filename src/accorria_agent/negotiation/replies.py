@@ -4,7 +4,14 @@ The strategy has already decided *what* to do; this module only chooses words. I
 amount outside ``decision.allowed_amounts`` (plus the escrow fee), never invents a vehicle fact (what
 ``ListingFacts`` does not say is referred to the seller) and picks among several wordings per action and
 tone deterministically from ``variant_seed`` so that conversations do not sound canned but replays and
-tests are reproducible. The wording itself lives in ``templates.py``.
+tests are reproducible. The wording lives in ``locales/<code>.py`` (one file per language; the decision's
+``language`` picks it, English fills any gap).
+
+What was asked is answered first, every time, from the listing only: availability from its status,
+location as the area (the exact place is the seller's to give once a test drive is booked), each vehicle
+fact from its fields, ``details`` and the seller's earlier answers, payment, financing, trade-ins and
+delivery from ``details`` when the seller said. What it does not say is referred to the seller:
+:func:`unanswered_topics` names those topics so the composer can really ask them (questions domain).
 """
 
 from __future__ import annotations
@@ -15,18 +22,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
+from accorria_agent.negotiation import locales
 from accorria_agent.negotiation import templates as t
 from accorria_agent.negotiation.guard import MAX_REPLY_CHARS, decision_fee, unsafe_content
 from accorria_agent.negotiation.schemas import ActionKind, Decision, Intent, ListingFacts, Reply, Tone
 
-QUICK_REPLIES: dict[str, str] = {
-    "MAKE_OFFER": "Make an offer",
-    # Messenger caps quick-reply titles at 20 characters; "Schedule a test drive" is 21.
-    "SCHEDULE_TEST_DRIVE": "Book a test drive",
-    "TALK_TO_SELLER": "Talk to the seller",
-    "VIEW_DETAILS": "Car details",
-    "START_ESCROW": "Use Accorria escrow",
-}
+QUICK_REPLIES: dict[str, str] = dict(locales.value(locales.DEFAULT, "QUICK_REPLIES"))
 
 # Offered when the decision names none; chosen for what a buyer most likely wants to do next.
 DEFAULT_QUICK_REPLIES: dict[ActionKind, tuple[str, ...]] = {
@@ -72,6 +73,7 @@ class _Writer:
 
     def __init__(self, decision: Decision, listing: ListingFacts, tone: Tone, seed: int) -> None:
         self.decision = decision
+        self.language = locales.normalise_code(decision.language)
         self.listing = listing
         self.tone = tone
         self.seed = seed
@@ -92,8 +94,9 @@ class _Writer:
         if amount is not None:
             self.values["amount"] = format_money(amount)
 
-    def say(self, table: dict[str, t.Variants], key: str, **extra: str) -> str:
-        variants = table[key].get(self.tone) or table[key][Tone.FRIENDLY]
+    def say(self, table: str, key: str, **extra: str) -> str:
+        by_tone: t.Variants = locales.entry(self.language, table, key)
+        variants = by_tone.get(self.tone) or by_tone.get(Tone.FRIENDLY) or next(iter(by_tone.values()))
         template = _pick(variants, self.seed, key)
         text = template.format(**self.values, **extra)
         if "{name}" in template:
@@ -102,10 +105,10 @@ class _Writer:
         return text
 
     def action(self, key: str) -> str:
-        return self.say(t.ACTION, key)
+        return self.say("ACTION", key)
 
     def extra(self, key: str, **extra: str) -> str:
-        return self.say(t.EXTRA, key, **extra)
+        return self.say("EXTRA", key, **extra)
 
 
 def _safe(text: str, listing: ListingFacts) -> bool:
@@ -125,7 +128,7 @@ def _details_lookup(listing: ListingFacts) -> dict[str, str]:
     return {_topic_label(k): v for k, v in listing.details.items()}
 
 
-def _fact(topic: str, listing: ListingFacts) -> str | None:
+def _fact(topic: str, listing: ListingFacts, language: str = locales.DEFAULT) -> str | None:
     """The sentence answering ``topic`` from the listing, or None when the listing does not say."""
     label = _topic_label(topic)
     canonical = t.TOPIC_SYNONYMS.get(label, label)
@@ -147,7 +150,7 @@ def _fact(topic: str, listing: ListingFacts) -> str | None:
         # The seller's own words, first sentence only, quoted so they are not read as our promise.
         first = re.split(r"(?<=[.!?])\s", " ".join(listing.description.split()), maxsplit=1)[0]
         if len(first) <= _MAX_DESCRIPTION_CHARS:
-            sentence = t.DESCRIPTION_FACT.format(value=first)
+            sentence = str(locales.value(language, "DESCRIPTION_FACT")).format(value=first)
             return sentence if _safe(sentence, listing) else None
     elif canonical not in _LISTING_FIELDS:
         details = _details_lookup(listing)
@@ -156,40 +159,75 @@ def _fact(topic: str, listing: ListingFacts) -> str | None:
             value = _clean(raw)
     if value is None:
         return None
-    template = t.FACT_SENTENCES.get(canonical, t.GENERIC_FACT)
-    label = t.TOPIC_LABELS.get(canonical, canonical)
+    template = str(
+        locales.lookup(language, "FACT_SENTENCES", canonical, locales.value(language, "GENERIC_FACT"))
+    )
+    label = str(locales.lookup(language, "TOPIC_LABELS", canonical, canonical))
     sentence = template.format(value=value, label=label[:1].upper() + label[1:])
     return sentence if _safe(sentence, listing) else None
 
 
-def _join_topics(topics: Sequence[str]) -> str:
-    return topics[0] if len(topics) == 1 else ", ".join(topics[:-1]) + " and " + topics[-1]
+def _join_topics(topics: Sequence[str], language: str = locales.DEFAULT) -> str:
+    last = " y " if language == "es" else " and "
+    return topics[0] if len(topics) == 1 else ", ".join(topics[:-1]) + last + topics[-1]
+
+
+def _canonical(topic: str) -> str:
+    label = _topic_label(topic)
+    return t.TOPIC_SYNONYMS.get(label, label)
 
 
 def _vehicle_answers(w: _Writer) -> list[str]:
     sentences: list[str] = []
     unknown: list[str] = []
     for topic in dict.fromkeys(w.decision.vehicle_topics):
-        sentence = _fact(topic, w.listing)
+        sentence = _fact(topic, w.listing, w.language)
         if sentence is not None:
             sentences.append(sentence)
         elif _topic_label(topic):
-            label = t.TOPIC_SYNONYMS.get(_topic_label(topic), _topic_label(topic))
-            unknown.append(t.TOPIC_LABELS.get(label, label))
-    plain = [u for u in unknown if u not in t.PROMISE_TOPICS]
+            unknown.append(_canonical(topic))
+    named = {u: str(locales.lookup(w.language, "TOPIC_LABELS", u, u)) for u in unknown}
+    plain = [named[u] for u in unknown if u not in t.PROMISE_TOPICS]
     if plain:
-        sentences.append(w.extra("unknown_topics", topics=_join_topics(plain[:3])))
-    sentences.extend(w.extra("unknown_topics", topics=u) for u in unknown if u in t.PROMISE_TOPICS)
+        sentences.append(w.extra("unknown_topics", topics=_join_topics(plain[:3], w.language)))
+    sentences.extend(w.extra("unknown_topics", topics=named[u]) for u in unknown if u in t.PROMISE_TOPICS)
     return sentences
 
 
-def _location(w: _Writer) -> str:
-    loc = w.listing.location
+def _area(listing: ListingFacts) -> str | None:
+    """The listing's area (city, neighbourhood) without a ZIP code, if it can be repeated safely."""
+    loc = listing.location
     if loc:
         loc = _clean(_ZIP_RE.sub("", loc)).strip(" ,")
-        if loc and _safe(loc, w.listing):
-            return w.extra("location_known", location=loc)
-    return w.extra("location_unknown")
+        if loc and _safe(loc, listing):
+            return loc
+    return None
+
+
+def _location(w: _Writer) -> str:
+    # The area only: the exact address is the seller's to give once a test drive is booked.
+    area = _area(w.listing)
+    return w.extra("location_area", location=area) if area else w.extra("location_unknown")
+
+
+def _detail_fact(w: _Writer, *keys: str) -> str | None:
+    """A sentence from the first of ``details[keys]`` the seller filled in (e.g. payment, trade_in)."""
+    for key in keys:
+        sentence = _fact(key, w.listing, w.language)
+        if sentence is not None:
+            return sentence
+    return None
+
+
+def _availability(w: _Writer) -> str:
+    status = (w.listing.status or "active").lower()
+    if status == "sold":
+        return w.extra("sold")
+    if status == "pending":
+        return w.extra("pending")
+    if status != "active":
+        return w.extra("paused")
+    return w.extra("available")
 
 
 def _answers(w: _Writer) -> list[str]:
@@ -199,23 +237,54 @@ def _answers(w: _Writer) -> list[str]:
     vehicle_done = False
     for intent in dict.fromkeys(d.also_answer):
         if intent is Intent.AVAILABILITY:
-            out.append(w.extra("available"))
+            out.append(_availability(w))
         elif intent is Intent.LOCATION:
             out.append(_location(w))
+            delivery = _detail_fact(w, "delivery")
+            if delivery:
+                out.append(delivery)
         elif intent is Intent.VEHICLE_QUESTION and not vehicle_done:
             out.extend(_vehicle_answers(w))
             vehicle_done = True
         elif intent is Intent.SCHEDULE and d.action not in (ActionKind.PROPOSE_VIEWING, ActionKind.ACCEPT):
             out.append(w.extra("schedule_time") if d.proposed_time else w.extra("schedule"))
         elif intent is Intent.PAYMENT and not (d.action is ActionKind.ACCEPT and "escrow" in d.next_steps):
-            out.append(w.extra("payment_escrow") if "escrow" in d.next_steps else w.extra("payment_seller"))
+            stated = [x for x in (_detail_fact(w, "payment"), _detail_fact(w, "financing")) if x]
+            if stated:
+                out.extend(stated)
+            else:
+                out.append(
+                    w.extra("payment_escrow") if "escrow" in d.next_steps else w.extra("payment_seller")
+                )
         elif intent is Intent.TRADE_IN:
-            out.append(w.extra("trade_in"))
+            out.append(_detail_fact(w, "trade_in", "trade in", "trade") or w.extra("trade_in"))
         elif intent is Intent.HUMAN_REQUEST:
             out.append(w.extra("human"))
     if not vehicle_done and d.vehicle_topics:
         out.extend(_vehicle_answers(w))
     return out
+
+
+def unanswered_topics(decision: Decision, listing: ListingFacts) -> tuple[str, ...]:
+    """The topics the reply to ``decision`` refers to the seller because the listing does not say.
+
+    Canonical topic codes (``rust``, ``trade in``, ``location`` …): the composer records each as a
+    question for the seller, whose answer becomes a listing fact (so the next buyer is answered at once).
+    Empty for handoffs and scam warnings, which say nothing about the car.
+    """
+    if decision.action in (ActionKind.HANDOFF, ActionKind.WARN_SCAM):
+        return ()
+    out: list[str] = []
+    for topic in dict.fromkeys(decision.vehicle_topics):
+        if _topic_label(topic) and _fact(topic, listing) is None:
+            out.append(_canonical(topic))
+    if Intent.TRADE_IN in decision.also_answer and not any(
+        _fact(k, listing) for k in ("trade_in", "trade in", "trade")
+    ):
+        out.append("trade in")
+    if Intent.LOCATION in decision.also_answer and _area(listing) is None:
+        out.append("location")
+    return tuple(dict.fromkeys(out))
 
 
 def _prefix(w: _Writer) -> list[str]:
@@ -244,7 +313,11 @@ def _main(w: _Writer) -> list[str]:
     if d.action is ActionKind.DECLINE_LOWBALL:
         return [w.action("decline" if has_amount else "decline_no_amount")]
     if d.action is ActionKind.ASK_OFFER:
-        return [w.action("ask_offer_priced" if has_amount else "ask_offer")]
+        if not has_amount:
+            return [w.action("ask_offer")]
+        # The asking price is the largest price the reply may state; any lower one is our standing counter.
+        listed = w.amount == max(d.allowed_amounts, default=w.amount)
+        return [w.action("ask_offer_priced" if listed else "ask_offer_standing")]
     if d.action is ActionKind.PROPOSE_VIEWING:
         return [w.action("viewing_time" if d.proposed_time else "viewing")]
     if d.action is ActionKind.HANDOFF:
@@ -255,11 +328,12 @@ def _main(w: _Writer) -> list[str]:
 
 
 def _quick_replies(decision: Decision) -> tuple[tuple[str, str], ...]:
+    titles: dict[str, str] = {**QUICK_REPLIES, **locales.value(decision.language, "QUICK_REPLIES")}
     payloads = decision.quick_replies or DEFAULT_QUICK_REPLIES.get(decision.action, ())
     escrow_accept = decision.action is ActionKind.ACCEPT and "escrow" in decision.next_steps
     if not decision.quick_replies and escrow_accept:
         payloads = (*payloads, "START_ESCROW")
-    return tuple((p, QUICK_REPLIES[p]) for p in dict.fromkeys(payloads) if p in QUICK_REPLIES)
+    return tuple((p, titles[p]) for p in dict.fromkeys(payloads) if p in QUICK_REPLIES)
 
 
 def render_template(decision: Decision, listing: ListingFacts, tone: Tone, variant_seed: int) -> Reply:

@@ -118,8 +118,11 @@ class ListingFacts:
     photos: tuple[str, ...] = ()
     description: str | None = None
     location: str | None = None
-    # Free-form extra facts the seller entered (e.g. {"title": "clean", "accidents": "none"}).
+    # Free-form extra facts the seller entered (e.g. {"title": "clean", "accidents": "none"}), plus the
+    # seller's answers to earlier buyers' questions (questions domain), keyed by topic.
     details: dict[str, str] = field(default_factory=dict)
+    # The listing's status: active | sold | pending | paused (what "is it still available?" is told).
+    status: str = "active"
 
     @property
     def name(self) -> str:
@@ -178,6 +181,8 @@ class Decision:
     quick_replies: tuple[str, ...] = ()
     # Escrow fee to quote with the agreement (see the class docstring); None when escrow is not offered.
     fee_amount: Decimal | None = None
+    # The language to phrase the reply in (a locale code, see negotiation.locales); set by the composer.
+    language: str = "en"
 
 
 @dataclass
@@ -197,6 +202,10 @@ class NegotiationState:
     asks_since_concession: int = 0
     # A walk-away ("no thanks") was already answered with a step since the buyer's last new best offer.
     walk_away_step_used: bool = False
+    # Number-less price questions answered with a concession: at most one (asking is not bargaining).
+    ask_steps_used: int = 0
+    # The buyer's language (a locale code), detected per message and kept for the conversation.
+    language: str | None = None
 
     @property
     def last_counter(self) -> Decimal | None:
@@ -214,6 +223,8 @@ class NegotiationState:
             "handed_off": self.handed_off,
             "asks_since_concession": self.asks_since_concession,
             "walk_away_step_used": self.walk_away_step_used,
+            "ask_steps_used": self.ask_steps_used,
+            "language": self.language,
         }
 
     @classmethod
@@ -235,6 +246,8 @@ class NegotiationState:
             handed_off=bool(data.get("handed_off", False)),
             asks_since_concession=int(data.get("asks_since_concession", 0)),
             walk_away_step_used=bool(data.get("walk_away_step_used", False)),
+            ask_steps_used=int(data.get("ask_steps_used", 0)),
+            language=str(data["language"]) if data.get("language") else None,
         )
 
 

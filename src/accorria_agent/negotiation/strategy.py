@@ -3,19 +3,18 @@
 ``decide(rules, state, understood) -> (decision, new_state)`` is pure and deterministic: no I/O, no
 clock, no randomness; the input state is never mutated.
 
-Concession curve (Boulware)
----------------------------
+Concession curve
+----------------
 The seller's room is the spread ``S = asking − floor``. Our *k*-th concession (``k = 1 … N`` with
 ``N = max_concessions``) is the first counter at or above
 
-    target(k) = asking − S · (k / N) ** (1 / β)          with β = ``CURVE_BETA`` (< 1)
+    target(k) = asking − S · (k / N) ** (1 / β)          with β = ``CURVE_BETA``
 
-so with β = 0.7 and N = 3 the counters sit at 79 %, 44 % and 0 % of the spread above the floor: small
-steps early (a buyer who is only probing gets little) and the big step last. β = 0.7 was tuned on the
-buyer-simulator benchmark (docs/negotiation.md): β = 0.5 kept slightly more of each bargaining zone but
-lost one-offer buyers who walk early (86 % of willing CraigslistBargain buyers closed); β = 0.7 closes
-≥ 90 % while still keeping most of the zone; β = 1 (linear in rounds) gives away more for few more
-deals.
+β = 2.0 was tuned on the CraigslistBargain replay (docs/negotiation.md). Once number-less questions
+stopped earning concessions (issue 14), the old Boulware β = 0.7 closed only 88 % of the real buyers
+willing to pay the floor, who mostly make one to three offers and walk; β = 2.0 (with N = 3 the counters
+sit at 42 %, 18 % and 0 % of the spread above the floor) closes ≥ 95 % of them and still keeps about
+90 % of the zone there (72 % on the synthetic buyers), while questions alone get nothing.
 
 The "time" of the curve is the negotiation round in which we concede, not the wall clock: the strategy
 has no clock, and a buyer who answers in a minute and one who answers in a day have negotiated equally
@@ -25,9 +24,9 @@ move most) win most; the curve is fixed in advance and does not reward an extrem
 Pace rules, so that the curve cannot be walked down faster than one step per real buyer move:
 
 * a counter-offer below the floor earns a step only when it is a new best offer (the buyer moved);
-* a number-less "can you do better / what's your lowest" earns a step on the first ask and then on every
-  second ask (the asks between are answered with ``ask_offer``), and never the last step: the floor is
-  never the answer to a question;
+* a number-less "can you do better / what's your lowest" earns nothing on the first ask (the standing
+  price and an invitation to offer) and at most one step, once, for repeated asking; never the last
+  step: the floor is never the answer to a question;
 * a buyer offer inside the zone (at or above the floor) earns a step even when repeated: a firm buyer is
   walked to their own number, which is then accepted;
 * a walk-away ("no thanks") earns one step per buyer move, the last one (the floor) only when the buyer
@@ -62,8 +61,8 @@ from accorria_agent.negotiation.schemas import (
     Understanding,
 )
 
-#: Boulware exponent: below 1 concedes slowly early and fast late (1 would be linear in rounds).
-CURVE_BETA = Decimal("0.7")
+#: Curve exponent: above 1 concedes more early and less late (1 is linear in rounds, < 1 Boulware).
+CURVE_BETA = Decimal("2.0")
 #: Escrow fee quoted with an agreement: 0.9 % of the agreed price.
 ESCROW_FEE_RATE = Decimal("0.009")
 #: Offers below this share of the floor are lowballs (declined, never conceded to).
@@ -192,7 +191,16 @@ def decide(
             ),
             st,
         )
-    return _decision(rules, st, ActionKind.ANSWER, also=also, topics=understood.vehicle_topics), st
+    return _decision(
+        rules, st, ActionKind.ANSWER, also=_with_primary(understood, also), topics=understood.vehicle_topics
+    ), st
+
+
+def _with_primary(understood: Understanding, also: tuple[Intent, ...]) -> tuple[Intent, ...]:
+    """For a plain answer the primary intent is the question itself: answer it first, then the others."""
+    if understood.intent in _NOT_ANSWERABLE:
+        return also
+    return (understood.intent, *(i for i in also if i is not understood.intent))
 
 
 def _on_offer(rules: SellerRules, st: NegotiationState, offer: Decimal, also: tuple[Intent, ...]) -> Decision:
@@ -221,14 +229,19 @@ def _on_offer(rules: SellerRules, st: NegotiationState, offer: Decimal, also: tu
 
 
 def _on_price_ask(rules: SellerRules, st: NegotiationState, also: tuple[Intent, ...]) -> Decision:
+    # A question is not a bargaining move: "what's your lowest?" / "best price?" / "can you go lower?"
+    # with no number gets the standing price and an invitation to offer. Only a buyer who keeps asking
+    # earns one step (the next one on the curve), once per negotiation; the floor is never the answer.
     st.lowest_price_asks += 1
     st.asks_since_concession += 1
-    first_ever = st.lowest_price_asks == 1 and st.concessions_used == 0
     counter = next_counter(rules, st, allow_last=False)
     # Meeting the buyer's own (in-zone) best offer ends the haggling without telling them anything new,
-    # so it does not wait for the every-second-ask pace.
+    # so it does not count as the one step.
     closing = counter is not None and counter == st.best_offer
-    if counter is not None and (first_ever or closing or st.asks_since_concession >= 2):
+    repeated = st.asks_since_concession >= 2 and st.ask_steps_used == 0
+    if counter is not None and (closing or repeated):
+        if not closing:
+            st.ask_steps_used += 1
         return _concede(rules, st, counter, also)
     return _decision(rules, st, ActionKind.ASK_OFFER, amount=standing_price(rules, st), also=also)
 
@@ -270,7 +283,9 @@ def _after_agreement(
             next_steps=_next_steps(rules),
             fee=escrow_fee(agreed) if rules.escrow_enabled else None,
         )
-    return _decision(rules, st, ActionKind.ANSWER, also=also, topics=understood.vehicle_topics)
+    return _decision(
+        rules, st, ActionKind.ANSWER, also=_with_primary(understood, also), topics=understood.vehicle_topics
+    )
 
 
 def _concede(

@@ -53,6 +53,11 @@ _ACCEPT_RE: Final = re.compile(
     r"|this)\b"
     r"|\bi accept\b|^sold\b(?! (?:yet|already)\b)(?!\?)|\btrato hecho\b|\bde acuerdo\b|\bme lo llevo\b"
     r"|\blo tomo\b|\bacepto\b|\bdale\b|\bva que va\b|\bdone deal\b|\bsee you then\b"
+    r"|\bi can do that\b|\b(?:that|it|this) (?:will|would) work\b(?! ?\?)|\bsounds (?:reasonable"
+    r"|fair)\b(?! ?\?)"
+    r"|\b(?:will|i'?ll) take it\b|\byou'?ve got (?:a|yourself a) deal\b"
+    r"|(?:^|that'?s a |sounds like a |it'?s a |what a )(?:good|great) deal\b(?! ?\?)"
+    r"|\bthat'?s perfect\b|\bi can work with that\b|\bi (?:will|would) do that\b|\bwill accept\b"
 )
 _AFFIRM_LEAD_RE: Final = re.compile(r"^(?:ok(?:ay)?|yes|yeah|yep|sure|alright|fine|deal|si|va|dale)\b")
 _REJECT_RE: Final = re.compile(
@@ -64,6 +69,8 @@ _REJECT_RE: Final = re.compile(
     r"|\bno longer (?:interested|need)\b|\bnot (?:for|worth it to) me\b|\bnot gonna work\b"
     r"|\btoo rich for (?:me|my blood)\b|\bwalk away\b|\bno gracias\b|\bya no\b|\bya compre\b|\bpaso\b"
     r"|\bno me interesa\b|\bno,? (?:i can'?t|that'?s too)\b|\bcan'?t do (?:that|it)\b|\bthat won'?t work\b"
+    r"|\bcannot do (?:that|it)\b|\bif you change your mind\b|\bthank(?:s| you) for your time\b"
+    r"|\bwon'?t be able to (?:reach|make) a deal\b|\bnot (?:feel )?you(?:'re| are)? open to offers\b"
 )
 _HAGGLE_RE: Final = re.compile(
     r"\b(?:go|come|get|bring it) (?:any )?(?:lower|down)\b|\b(?:lower|drop|reduce|knock down|bring down)"
@@ -79,9 +86,17 @@ _HAGGLE_RE: Final = re.compile(
     r"|\bmuy caro\b|\b(?:esta|es) (?:muy |un poco )?caro\b|\b(?:something|anything|a bit|a little) off\b"
     r"|\boff the price\b"
     r"|\bcome down\b|\bdrop it\b|\btake less\b|\baccept less\b|\bless\?"
+    r"|\b(?:higher|more) than i (?:was looking to|wanted to|want to|can|could|hoped to) (?:pay|spend)\b"
+    r"|\bseems? (?:like )?(?:a lot|high)\b|\bhigher than (?:the )?(?:blue ?book|kbb|book|market)\b"
+    r"|\bmore reasonable\b"
+    r"|\basking so much\b|\bcounter ?offer\?|\bwhat deal\b|\breconsider the price\b|\bconsider something\b"
+    r"|\bstill a \d+ year old\b|\bjump at such an offer\b|\b(?:kbb"
+    r"|blue book)\b[^.!?\n]{0,30}\b(?:around|about|is|are)\b"
+    r"|\bbooks? (?:out )?at\b|\bcan'?t afford\b|\bdrop down\b|\bhoping we could negotiate\b"
 )
 _PRICE_RE: Final = re.compile(
-    r"\bhow much\b(?! (?:tread|life|rust|oil|gas|room|space|longer|miles|time|work))|\b(?:rock )?bottom\b"
+    r"\bhow much\b(?! (?:tread|life|rust|oil|gas|room|space|longer|miles|mileage|time|work|is left"
+    r"|do you think))|\b(?:rock )?bottom\b"
     r"|\bprice\?|^price\b|\bwhat(?:'s| is| are) (?:the |your )?(?:price|asking|lowest|best|bottom|last|"
     r"final)\b|\b(?:lowest|best|bottom|last|final|least|rock bottom)\b"
     + _Q
@@ -91,6 +106,10 @@ _PRICE_RE: Final = re.compile(
     r"|\bnegotiable\b|\bfirm\?|\bobo\?|\basking price\b|\bwhat are you asking\b|\bhow much (?:are"
     r"|do) you want\b"
     r"|\bcuanto\b|\bprecio\b|\bultimo (?:precio)?\b|\blo menos\b|\bnegociable\b|\bwhat do you want for\b"
+    # The floor asked for by name is a price question (answered with the standing price, never the floor).
+    r"|\bfloor\b(?! ?mats?\b)|\bminimo\b|\bbottom price\b|\blowest price\b"
+    r"|\bnegotiat\w*\b|\bhow low\b|\b(?:you'?re|you are) asking\b[^.!?\n]{0,25}\?|\bwhat (?:you'?re"
+    r"|you are) asking\b"
 )
 _SCHEDULE_RE: Final = re.compile(
     r"\b(?:come (?:see|look|by|check|get|over|out|and)|come to (?:see|look)|stop by|swing by|drop by|pass by"
@@ -114,7 +133,8 @@ _AVAILABILITY_RE: Final = re.compile(
     r"|\bstill (?:available|avail)\b|\bdisponible\b|\btodavia (?:lo tienes|lo tiene|esta|la tienes)\b"
     r"|\bsigue (?:a la venta|en venta|disponible)\b|\blo vendiste\b|\b(?:lo |la )?sigue vendiendo\b"
     r"|\bya se vendio\b|\baun (?:esta|lo tienes)\b"
-    r"|\bsold\?|\bstill for sale\b|\bfor sale still\b|\bavailable\?$"
+    r"|\bsold\?|\bstill for sale\b|\bfor sale still\b|\bavailable\?$|\bselling (?:the|this|your) \w+ still\b"
+    r"|\bhave (?:a|an|the|this) [\w -]{1,20} for sale\?"
 )
 _LOCATION_RE: Final = re.compile(
     r"\bwhere'?s (?:it|the car|the truck|the vehicle|that|this|he|she|you|your)\b|\b(?:is it|are you"
@@ -158,7 +178,7 @@ _QUESTION_RE: Final = re.compile(
     r"\?|^(?:does|do|is|are|has|have|how|what|which|when|any|can|could|was|were|did|tiene|cuantas?|cuantos"
     r"|como|que"
     r"|esta)\b|\b(?:tell me|wondering|want to know|wanted to know|curious|more info|info on|details"
-    r"|any (?:issues|"
+    r"|would like to know|some information|any (?:issues|"
     r"problems)|let me know|send (?:me )?(?:more )?(?:pictures|photos|a video|the vin))\b"
 )
 
@@ -197,14 +217,18 @@ _TOPICS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ("vin", re.compile(r"\bvin\b")),
     (
         "owners",
-        re.compile(r"\bhow many owners\b|\b(?:one|first|1|previous|prior|single) owners?\b|\bduenos\b"),
+        re.compile(
+            r"\bhow many owners\b|\b(?:one|first|1|previous|prior|single) owners?\b|\bduenos\b"
+            r"|\b(?:only|other|original) owners?\b|\bhow many (?:other )?owners\b|\bbuy it used\b"
+        ),
     ),
     (
         "maintenance",
         re.compile(
             r"\bmaintenance\b|\bservice (?:records|history)\b|\bservice\b|\btiming chain\b|\brecords\b"
             r"|\boil changes?\b|\btiming belt\b"
-            r"|\bserviced\b|\bmantenimiento\b"
+            r"|\bserviced\b|\bmantenimiento\b|\brepairs?\b|\breceipts\b|\bwork (?:have you |has been )?done\b"
+            r"|\bhow is the oil\b|\breplaced\b"
         ),
     ),
     (
@@ -222,9 +246,9 @@ _TOPICS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ),
     ("warning_lights", re.compile(r"\bcheck engine\b|\bwarning lights?\b|\blights? on\b|\bdash lights?\b")),
     ("tires", re.compile(r"\btires?\b|\btyres?\b|\btread\b|\bllantas\b")),
-    ("brakes", re.compile(r"\bbrakes?\b|\brotors\b|\bfrenos\b")),
+    ("brakes", re.compile(r"\bbrakes?\b|\bbreaks\?|\brotors\b|\bfrenos\b")),
     ("warranty", re.compile(r"\bwarranty\b|\bgarantia\b")),
-    ("climate", re.compile(r"\ba/?c\b|\bair conditioning\b|\bheater\b|\bheat work|\baire\b|\bcold air\b")),
+    ("climate", re.compile(r"\ba/?c\b|\bair condition\w*\b|\bheater\b|\bheat work|\baire\b|\bcold air\b")),
     ("rust", re.compile(r"\brust\w*\b|\boxido\b|\brot\w*\b|\bframe\b")),
     (
         "interior",
@@ -240,7 +264,7 @@ _TOPICS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
             r"\bfeatures\b|\bbluetooth\b|\bbackup camera\b|\bcamera\b|\bcarplay\b|\bandroid auto\b"
             r"|\bsunroof\b"
             r"|\bmoonroof\b|\bleather\b|\bheated\b|\bnavigation\b|\bnav\b|\boptions\b|\bpackage\b"
-            r"|\bremote start\b"
+            r"|\bremote start\b|\bmoon ?roof\b|\bsun ?roof\b|\bcover for it\b|\bcome with it\b"
         ),
     ),
     ("color", re.compile(r"\bcolou?r\b|\bpaint\b")),
@@ -251,7 +275,14 @@ _TOPICS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
     ),
     ("keys", re.compile(r"\bkeys?\b|\bkey fob\b|\bfobs?\b")),
     ("trim", re.compile(r"\btrim\b|\bwhich model\b|\bwhat model\b")),
-    ("year", re.compile(r"\bwhat year\b|\bwhich year\b|\byear is it\b")),
+    (
+        "year",
+        re.compile(
+            r"\bwhat year\b|\bwhich year\b|\byear is it\b|\bhow old\b|\bnew or used\b|\bwhen did you (?:get"
+            r"|buy)\b"
+            r"|\bhow long (?:have|hve|has|did) (?:you|it)\b|\bmake of the car\b"
+        ),
+    ),
     (
         "inspection",
         re.compile(r"\bmechanic\b|\binspect\w*\b|\bpre-?purchase\b|\bppi\b|\bmecanico\b|\bdiagnos\w*\b"),
@@ -264,14 +295,18 @@ _TOPICS: Final[tuple[tuple[str, re.Pattern[str]], ...]] = (
             r"|drive)\b"
             r"|\bdoes it run\b|\bleaks?\b|\bdents?\b|\bscratch\w*\b|\bdamage\w*\b|\bnoises?\b|\bestado\b"
             r"|\bproblemas?\b|\bfallas?\b|\bmechanical\b|\bwork properly\b|\bsmoke\b|\bknock\w*\b"
-            r"|\bfix\w*\b|\bneed anything\b|\beverything work\b|\bgarage kept\b"
+            r"|\bfix\w*\b|\bneed anything\b|\beverything work\b|\bgarage kept\b|\bgood shape\b"
+            r"|\bride smooth\b"
+            r"|\bflaws?\b|\bdefects?\b|\bhow clean\b|\bdetailed\b|\bfender\b|\bbattery\b|\bgarage\b"
         ),
     ),
     (
         "general",
         re.compile(
             r"\bwhy (?:are you |r you )?sell\w*\b|\btell me (?:more )?about\b|\bmore (?:info|information"
-            r"|details)\b|\binfo\b"
+            r"|details)\b|\binfo\b|\breason for selling\b|\bwhy you (?:chose|decided) to sell\b"
+            r"|\b(?:more|little more|bit more) about (?:it|the car|the truck|this)\b|\binformation about\b"
+            r"|\badditional information\b|\bknow more\b|\btell me a (?:little|bit)\b"
         ),
     ),
 )

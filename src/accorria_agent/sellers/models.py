@@ -38,6 +38,9 @@ class MessengerTenant(Base):
     # active | needs_reauth | restricted | paused
     status: Mapped[str] = mapped_column(String(32), default="active")
     status_reason: Mapped[str | None] = mapped_column(String(500))
+    # The app-scoped id of the Facebook user who connected the Page (Meta's deauthorize and data-deletion
+    # callbacks name that user); None for Pages connected before it was recorded.
+    facebook_user_id: Mapped[str | None] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -60,6 +63,9 @@ class MessengerSettings(Base):
         Text,
         default="Hi! I'm the seller's automated assistant. Ask me anything, or tap 'Talk to the seller'.",
     )
+    # The disclosure per buyer language ({"es": "..."}); a language without one uses the locale's default
+    # when ``disclosure_text`` is the default, else ``disclosure_text`` itself.
+    disclosure_texts: Mapped[dict[str, str] | None] = mapped_column(JsonColumn)
     human_like_delays: Mapped[bool] = mapped_column(Boolean, default=True)
     # Defaults sized from Meta's 300 Send API calls/s per Page (messenger/rate_limit.py); the seed's
     # 20/min, 200/h, 1,000/day (rate_limit.CONSERVATIVE) remain available per Page.

@@ -37,14 +37,20 @@ async def connect_page(
     page_access_token: str,
     human_like_delays: bool = True,
     rate_limits: tuple[int, int, int] | None = None,
+    facebook_user_id: str | None = None,
 ) -> MessengerTenant:
-    """Register a Page for ``seller``; the access token is stored encrypted only."""
+    """Register a Page for ``seller``; the access token is stored encrypted only.
+
+    ``facebook_user_id`` is the app-scoped id of the Facebook user who granted the Page (Meta's
+    deauthorize and data-deletion callbacks name that user).
+    """
     tenant = MessengerTenant(
         seller_id=seller.id,
         page_id=page_id,
         page_name=page_name,
         page_access_token_encrypted=cipher.encrypt(page_access_token),
         status="active",
+        facebook_user_id=facebook_user_id,
     )
     session.add(tenant)
     await session.flush()

@@ -24,7 +24,7 @@ from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
-from accorria_agent.messenger.send_api import SendApiValidationError, text_message
+from accorria_agent.messenger.send_api import SendApiValidationError, UrlButton, button_template, text_message
 from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
@@ -421,6 +421,11 @@ def _bot_may_speak(mode: str, payload: dict[str, Any]) -> bool:
 
 def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The Send API ``message``, validated against Messenger's limits before anything is sent."""
+    buttons = payload.get("buttons") if isinstance(payload, dict) else None
+    if buttons:
+        # A button template (the escrow checkout link, deals.service): web_url buttons only.
+        urls = [UrlButton(str(b.get("title", "")), str(b.get("url", ""))) for b in buttons]
+        return dict(button_template(text, urls))
     quick = payload.get("quick_replies") if isinstance(payload, dict) else None
     pairs = [(str(pl), str(title)) for pl, title in quick] if quick else []
     return dict(text_message(text, pairs))

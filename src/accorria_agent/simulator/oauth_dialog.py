@@ -145,7 +145,7 @@ def build_oauth_router(sim: Simulator) -> APIRouter:
 
     @router.post("/api/oauth/authorize")
     async def authorize_api(request: Request) -> Response:
-        from .routes import UiError, parse
+        from .ui_common import UiError, parse
 
         try:
             body = await parse(request, AuthorizeIn)
@@ -170,7 +170,7 @@ def build_oauth_router(sim: Simulator) -> APIRouter:
 
     @router.post("/api/pages")
     async def add_page(request: Request) -> Response:
-        from .routes import UiError, parse
+        from .ui_common import UiError, parse
 
         try:
             body = await parse(request, PageIn)

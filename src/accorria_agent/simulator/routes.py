@@ -48,19 +48,14 @@ JSON API (errors: ``{"error": {"message", "details"?}}`` with 400/404; never a 5
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel, ValidationError
 
 from .config import PAGE_INBOX_APP_ID
-from .errors import SimulatorInputError
 from .schemas import (
-    PSID_RE,
     BuyerEventIn,
     BuyerMessageIn,
     ClockIn,
@@ -68,12 +63,11 @@ from .schemas import (
     HandoverIn,
     InboxMessageIn,
 )
+from .ui_common import UiError, check_psid, parse, ui_endpoint
 
 if TYPE_CHECKING:
     from .core import Simulator
 
-P = ParamSpec("P")
-M = TypeVar("M", bound=BaseModel)
 STATIC_DIR = Path(__file__).parent / "static"
 STATIC_FILES = {
     "chat.js": "text/javascript",
@@ -82,57 +76,6 @@ STATIC_FILES = {
     "simulator.css": "text/css",
 }
 NO_STORE = {"Cache-Control": "no-store"}
-
-
-class UiError(Exception):
-    """A JSON API error (400/404) with an optional list of details."""
-
-    def __init__(self, message: str, status: int = 400, details: list[Any] | None = None) -> None:
-        super().__init__(message)
-        self.message, self.status, self.details = message, status, details
-
-    def response(self) -> JSONResponse:
-        """Render as ``{"error": {"message", "details"?}}``."""
-        err: dict[str, Any] = {"message": self.message}
-        if self.details:
-            err["details"] = self.details
-        return JSONResponse({"error": err}, status_code=self.status)
-
-
-def ui_endpoint(fn: Callable[P, Awaitable[Response]]) -> Callable[P, Awaitable[Response]]:
-    """Turn input errors into 400/404 JSON instead of letting them become 500s."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> Response:
-        try:
-            return await fn(*args, **kwargs)
-        except UiError as exc:
-            return exc.response()
-        except SimulatorInputError as exc:
-            return UiError(str(exc), exc.status).response()
-
-    return wrapper
-
-
-async def parse(request: Request, model: type[M]) -> M:
-    """Validate the JSON body against ``model`` (400 on malformed JSON or invalid fields)."""
-    body = await request.body()
-    if len(body) > 1_000_000:
-        raise UiError("request body too large")
-    try:
-        return model.model_validate_json(body or b"{}")
-    except ValidationError as exc:
-        details = exc.errors(include_url=False, include_input=False, include_context=False)
-        kinds = {d["type"] for d in details}
-        message = "malformed JSON body" if kinds & {"json_invalid", "json_type"} else "invalid request body"
-        raise UiError(message, details=[{"loc": list(d["loc"]), "msg": d["msg"]} for d in details]) from exc
-
-
-def check_psid(psid: str) -> str:
-    """PSIDs are digit strings, as on Messenger."""
-    if not PSID_RE.fullmatch(psid):
-        raise UiError("psid must be 1-32 digits")
-    return psid
 
 
 def build_ui_router(sim: Simulator) -> APIRouter:

@@ -234,6 +234,15 @@ class FaultSettings:
             "injected": self.injected,
         }
 
+    def draw(self) -> FaultKind | None:
+        """Decide whether the current request fails, and how (also used by the escrow stand-in)."""
+        if self.error_rate <= 0 or not self.kinds:
+            return None
+        if self.rng.random() >= self.error_rate:
+            return None
+        self.injected += 1
+        return self.rng.choice(self.kinds)
+
 
 @dataclass
 class IssuedToken:
@@ -368,13 +377,7 @@ class SimulatorState:
 
     def draw_fault(self) -> FaultKind | None:
         """Decide whether the current request fails, and how."""
-        f = self.faults
-        if f.error_rate <= 0 or not f.kinds:
-            return None
-        if f.rng.random() >= f.error_rate:
-            return None
-        f.injected += 1
-        return f.rng.choice(f.kinds)
+        return self.faults.draw()
 
     # --- tokens ----------------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Listing photos and the VIN
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0013
 Create Date: 2026-12-01 22:50:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import accorria_agent.db.base
 
 revision: str = "0014"
-down_revision: str | None = "0008"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,4 +1,8 @@
-"""``GET /api/audit``: the account's audit trail, for owners."""
+"""``GET /api/audit``: the account's audit trail, for owners.
+
+Served by the accounts domain (it knows who may read it); the audit domain below it only records and
+pages through events, so the two packages never import each other.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,274 @@
+"""Notification use cases: turn SellerNotification rows into deliveries, send them once, daily digests.
+
+Flow: :func:`dispatch` reads the notifications written since its watermark (any domain writes them with
+``notify_seller``, in its own transaction) and records one delivery per channel and recipient, each with
+a unique idempotency key; :func:`send_due` sends the pending ones (email through a ``Mailer``, the
+account's signed webhook through httpx) and retries failures with exponential backoff;
+:func:`send_digests` sends each member one mail with what waited for the digest. A delivery is marked
+sent in the transaction that sent it, and its key goes to the mailer, so an event is mailed at most once
+even when a worker dies and the job runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import datetime, timedelta
+
+import httpx
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from accorria_agent.accounts.context import MemberContext
+from accorria_agent.crypto import TokenCipher
+from accorria_agent.mail.interface import Mailer, OutgoingMail
+from accorria_agent.notifications import repository as repo
+from accorria_agent.notifications.models import (
+    DEFAULT_EMAIL_KINDS,
+    NotificationDelivery,
+    NotificationPreference,
+    NotificationWebhook,
+)
+from accorria_agent.notifications.schemas import PreferencesIn, PreferencesOut, WebhookIn, WebhookOut
+from accorria_agent.sellers.models import Seller
+from accorria_agent.sellers.notifications import SellerNotification
+
+log = structlog.get_logger(__name__)
+
+SIGNATURE_HEADER = "X-Accorria-Signature"
+TIMESTAMP_HEADER = "X-Accorria-Timestamp"
+MAX_ATTEMPTS = 8
+WEBHOOK_TIMEOUT_SECONDS = 10.0
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before retry number ``attempts`` (1-based): 30 s doubling, at most an hour."""
+    return timedelta(seconds=min(3600, 30 * 2 ** max(0, attempts - 1)))
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """``sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``: what a receiver recomputes to trust a POST."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+async def preferences(session: AsyncSession, member: MemberContext) -> PreferencesOut:
+    """The member's preferences, or the defaults when they never chose."""
+    row = await repo.preference(session, member.seller_id, member.member_id)
+    if row is None:
+        return PreferencesOut(
+            member_id=member.member_id, email_kinds=list(DEFAULT_EMAIL_KINDS), email_mode="immediate"
+        )
+    return PreferencesOut(
+        member_id=member.member_id, email_kinds=list(row.email_kinds), email_mode=row.email_mode
+    )
+
+
+async def set_preferences(
+    session: AsyncSession, member: MemberContext, wanted: PreferencesIn
+) -> PreferencesOut:
+    """Replace the member's preferences (flushes)."""
+    row = await repo.preference(session, member.seller_id, member.member_id)
+    if row is None:
+        row = NotificationPreference(seller_id=member.seller_id, member_id=member.member_id)
+        session.add(row)
+    row.email_kinds = list(wanted.email_kinds)
+    row.email_mode = wanted.email_mode
+    await session.flush()
+    return await preferences(session, member)
+
+
+async def webhook_settings(session: AsyncSession, seller_id: int) -> WebhookOut:
+    row = await repo.webhook(session, seller_id)
+    return WebhookOut(url=row.url if row else None, enabled=bool(row and row.enabled))
+
+
+async def set_webhook(
+    session: AsyncSession, cipher: TokenCipher, seller_id: int, wanted: WebhookIn
+) -> WebhookOut:
+    """Set the account's webhook URL and secret (the secret is stored encrypted)."""
+    row = await repo.webhook(session, seller_id)
+    if row is None:
+        row = NotificationWebhook(seller_id=seller_id)
+        session.add(row)
+    row.url = str(wanted.url)
+    row.secret_encrypted = cipher.encrypt(wanted.secret)
+    row.enabled = wanted.enabled
+    await session.flush()
+    return await webhook_settings(session, seller_id)
+
+
+async def dispatch(session: AsyncSession, now: datetime) -> int:
+    """Record the deliveries of every notification since the watermark; returns how many were recorded."""
+    state = await repo.locked_dispatch_state(session)
+    recorded = 0
+    for notification, seller in await repo.notifications_after(session, state.last_notification_id):
+        recorded += await _record_deliveries(session, notification, seller, now)
+        state.last_notification_id = notification.id
+    await session.flush()
+    return recorded
+
+
+async def _record_deliveries(
+    session: AsyncSession, notification: SellerNotification, seller: Seller, now: datetime
+) -> int:
+    wanted: list[NotificationDelivery] = []
+    # Until the members table exists the account's only member is its owner (member id = seller id).
+    member_id = seller.id
+    preference = await repo.preference(session, seller.id, member_id)
+    kinds = list(preference.email_kinds) if preference else list(DEFAULT_EMAIL_KINDS)
+    mode = preference.email_mode if preference else "immediate"
+    if seller.email and mode != "off" and notification.kind in kinds:
+        wanted.append(
+            NotificationDelivery(
+                seller_id=seller.id,
+                notification_id=notification.id,
+                channel="email",
+                recipient=seller.email,
+                idempotency_key=f"email:{notification.id}:{member_id}",
+                status="digest" if mode == "digest" else "pending",
+                created_at=now,
+            )
+        )
+    hook = await repo.webhook(session, seller.id)
+    if hook is not None and hook.enabled:
+        wanted.append(
+            NotificationDelivery(
+                seller_id=seller.id,
+                notification_id=notification.id,
+                channel="webhook",
+                recipient=hook.url,
+                idempotency_key=f"webhook:{notification.id}",
+                created_at=now,
+            )
+        )
+    count = 0
+    for delivery in wanted:
+        if not await repo.delivery_exists(session, delivery.idempotency_key):
+            session.add(delivery)
+            count += 1
+    return count
+
+
+def _mail_for(notification: SellerNotification, to: str, key: str) -> OutgoingMail:
+    subject = f"Accorria: {notification.kind.replace('_', ' ')}"
+    text = f"{notification.text}\n\nOpen your dashboard to see the conversation.\n"
+    return OutgoingMail(to=to, subject=subject, text=text, idempotency_key=key)
+
+
+def _payload(notification: SellerNotification) -> bytes:
+    return json.dumps(
+        {
+            "id": notification.id,
+            "kind": notification.kind,
+            "text": notification.text,
+            "conversation_id": notification.conversation_id,
+            "created_at": notification.created_at.isoformat() if notification.created_at else None,
+        },
+        separators=(",", ":"),
+    ).encode()
+
+
+async def send_due(
+    session: AsyncSession,
+    *,
+    mailer: Mailer,
+    http: httpx.AsyncClient,
+    cipher: TokenCipher,
+    now: datetime,
+    limit: int = 100,
+) -> int:
+    """Send the pending deliveries that are due (locked, so two workers never take the same one)."""
+    sent = 0
+    for delivery in await repo.due_deliveries(session, now, limit):
+        notification = (
+            await repo.notification(session, delivery.notification_id) if delivery.notification_id else None
+        )
+        if notification is None:
+            delivery.status = "failed"
+            delivery.last_error = "notification deleted"
+            continue
+        try:
+            if delivery.channel == "email":
+                await mailer.send(_mail_for(notification, delivery.recipient, delivery.idempotency_key))
+            else:
+                await _post_webhook(session, http, cipher, delivery, notification, now)
+        except Exception as error:  # any failure of the far side: retried later, never lost
+            delivery.attempts += 1
+            delivery.last_error = f"{type(error).__name__}: {error}"[:500]
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.status = "failed"
+            else:
+                delivery.next_attempt_at = now + backoff(delivery.attempts)
+            log.warning("notification_delivery_failed", channel=delivery.channel, attempts=delivery.attempts)
+            continue
+        delivery.attempts += 1
+        delivery.status = "sent"
+        delivery.delivered_at = now
+        sent += 1
+    await session.flush()
+    return sent
+
+
+async def _post_webhook(
+    session: AsyncSession,
+    http: httpx.AsyncClient,
+    cipher: TokenCipher,
+    delivery: NotificationDelivery,
+    notification: SellerNotification,
+    now: datetime,
+) -> None:
+    hook = await repo.webhook(session, delivery.seller_id)
+    if hook is None or not hook.enabled:
+        raise RuntimeError("webhook removed or disabled")
+    body = _payload(notification)
+    timestamp = str(int(now.timestamp()))
+    response = await http.post(
+        hook.url,
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            SIGNATURE_HEADER: sign(cipher.decrypt(hook.secret_encrypted), timestamp, body),
+            TIMESTAMP_HEADER: timestamp,
+            "Idempotency-Key": delivery.idempotency_key,
+        },
+        timeout=WEBHOOK_TIMEOUT_SECONDS,
+    )
+    if response.status_code >= 300:
+        raise RuntimeError(f"webhook answered {response.status_code}")
+
+
+async def send_digests(session: AsyncSession, *, mailer: Mailer, now: datetime) -> int:
+    """One mail per member with every notification waiting for their digest; returns mails sent."""
+    groups: dict[tuple[int, str], list[tuple[NotificationDelivery, SellerNotification]]] = {}
+    for delivery, notification in await repo.digest_waiting(session):
+        groups.setdefault((delivery.seller_id, delivery.recipient), []).append((delivery, notification))
+    mails = 0
+    for (seller_id, recipient), items in groups.items():
+        key = f"digest:{seller_id}:{seller_id}:{now.date().isoformat()}"
+        if await repo.delivery_exists(session, key):
+            continue  # today's digest went already; these wait for tomorrow's
+        lines = [f"- {n.kind.replace('_', ' ')}: {n.text}" for _, n in items]
+        text = f"Your day on Accorria ({len(items)} notifications):\n\n" + "\n".join(lines) + "\n"
+        await mailer.send(
+            OutgoingMail(to=recipient, subject="Accorria: your daily digest", text=text, idempotency_key=key)
+        )
+        session.add(
+            NotificationDelivery(
+                seller_id=seller_id,
+                channel="digest",
+                recipient=recipient,
+                idempotency_key=key,
+                status="sent",
+                attempts=1,
+                created_at=now,
+                delivered_at=now,
+            )
+        )
+        for delivery, _ in items:
+            delivery.status = "digested"
+            delivery.delivered_at = now
+        mails += 1
+    await session.flush()
+    return mails

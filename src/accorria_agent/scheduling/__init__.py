@@ -1,0 +1,1 @@
+"""Test drives: the seller's availability, bookings made from the conversation, reminders, calendars."""

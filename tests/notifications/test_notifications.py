@@ -1,0 +1,157 @@
+"""Notifications to the seller: one mail per event and channel, preferences and digests, a signed webhook
+retried with backoff until it answers."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+
+from accorria_agent.db.engine import transaction
+from accorria_agent.mail.interface import InMemoryMailer
+from accorria_agent.notifications.models import NotificationDelivery
+from accorria_agent.notifications.service import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff
+from accorria_agent.notifications.tasks import run_once
+from accorria_agent.sellers.notifications import notify_seller
+from accorria_agent.settings import Settings
+from tests.dashboard.conftest import auth_for_tenant, other_seller
+from tests.sim_harness import SimHarness, sim_harness
+
+Make = Callable[..., Settings]
+SECRET = "webhook-secret-0123456789"
+
+
+async def notify(h: SimHarness, kind: str, text: str, tenant_id: int | None = None) -> None:
+    async with transaction(h.runtime.session_factory) as session:
+        await notify_seller(session, tenant_id or h.tenant_id, None, kind, text)
+
+
+async def one_pass(
+    h: SimHarness,
+    mailer: InMemoryMailer,
+    http: httpx.AsyncClient,
+    *,
+    now: datetime | None = None,
+    digest: bool = False,
+) -> dict[str, int]:
+    return await run_once(
+        h.runtime.session_factory,
+        mailer=mailer,
+        http=http,
+        cipher=h.runtime.cipher,
+        now=now or h.runtime.clock(),
+        digest=digest,
+    )
+
+
+async def test_each_event_is_mailed_once_by_the_members_preferences(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h, httpx.AsyncClient() as http:
+        mailer = InMemoryMailer()
+        headers = await auth_for_tenant(h, h.tenant_id)
+        defaults = (await h.client.get("/api/notification-preferences", headers=headers)).json()
+        assert defaults["email_mode"] == "immediate" and "handoff" in defaults["email_kinds"]
+        await notify(h, "handoff", "A buyer asked for you.")
+        await notify(h, "send_failed", "A message could not be delivered.")  # not in the default kinds
+        await one_pass(h, mailer, http)
+        await one_pass(h, mailer, http)  # a second pass (or a re-run job) sends nothing again
+        assert [(m.to, m.subject) for m in mailer.sent] == [
+            ("seller-100200300@example.com", "Accorria: handoff")
+        ]
+        assert mailer.sent[0].idempotency_key == "email:1:" + str(defaults["member_id"])
+
+        # Seller B's notifications never reach A's mailbox, and B's preferences are B's own.
+        other = await other_seller(h)
+        await one_pass(h, mailer, http)
+        # B's notification went to B's address only; A still has exactly the one mail.
+        assert [m.to for m in mailer.sent] == ["seller-100200300@example.com", "seller-900800700@example.com"]
+        mailer.sent.pop()
+        b_prefs = (await h.client.get("/api/notification-preferences", headers=other.headers)).json()
+        assert b_prefs["member_id"] != defaults["member_id"]
+
+        put = await h.client.put(
+            "/api/notification-preferences",
+            headers=headers,
+            json={"email_kinds": ["scam", "booking"], "email_mode": "digest"},
+        )
+        assert put.status_code == 200 and put.json()["email_mode"] == "digest"
+        await notify(h, "scam", "Possible scam.")
+        await notify(h, "booking", "Test drive booked Saturday 10:00.")
+        await notify(h, "handoff", "Not wanted any more.")
+        await one_pass(h, mailer, http)
+        assert len(mailer.sent) == 1  # digest mode: nothing at once
+        await one_pass(h, mailer, http, digest=True)
+        await one_pass(h, mailer, http, digest=True)  # one digest a day
+        assert len(mailer.sent) == 2
+        digest = mailer.sent[1]
+        assert digest.subject == "Accorria: your daily digest"
+        assert (
+            "Possible scam." in digest.text
+            and "Saturday 10:00" in digest.text
+            and "Not wanted" not in digest.text
+        )
+
+        for body in (
+            {"email_kinds": ["nonsense"], "email_mode": "immediate"},
+            {"email_kinds": [], "email_mode": "hourly"},
+            {"email_mode": "immediate"},
+        ):
+            bad = await h.client.put("/api/notification-preferences", headers=headers, json=body)
+            assert bad.status_code == 422
+        assert (await h.client.get("/api/notification-preferences")).status_code == 401
+
+
+async def test_the_webhook_is_signed_and_retried_with_backoff(database_url: str, make_settings: Make) -> None:
+    received: list[httpx.Request] = []
+    answers = iter([503, 200, 200])
+
+    def receiver(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(next(answers))
+
+    async with (
+        sim_harness(make_settings, database_url) as h,
+        httpx.AsyncClient(transport=httpx.MockTransport(receiver)) as http,
+    ):
+        mailer = InMemoryMailer()
+        headers = await auth_for_tenant(h, h.tenant_id)
+        put = await h.client.put(
+            "/api/notification-webhook",
+            headers=headers,
+            json={"url": "https://hooks.example.com/accorria", "secret": SECRET},
+        )
+        assert put.status_code == 200 and SECRET not in put.text
+        short = await h.client.put(
+            "/api/notification-webhook", headers=headers, json={"url": "not a url", "secret": "short"}
+        )
+        assert short.status_code == 422
+        await notify(h, "escrow", "Escrow funded for the 2018 Honda Civic.")
+        now = h.runtime.clock()
+        await one_pass(h, mailer, http, now=now)
+        assert len(received) == 1  # 503: kept, retried later
+        await one_pass(h, mailer, http, now=now + timedelta(seconds=5))
+        assert len(received) == 1  # not before its backoff
+        await one_pass(h, mailer, http, now=now + backoff(1) + timedelta(seconds=1))
+        await one_pass(h, mailer, http, now=now + backoff(2) * 2)
+        assert len(received) == 2  # delivered once, then never again
+        request = received[-1]
+        expected = hmac.new(
+            SECRET.encode(),
+            request.headers[TIMESTAMP_HEADER].encode() + b"." + request.content,
+            hashlib.sha256,
+        ).hexdigest()
+        assert request.headers[SIGNATURE_HEADER] == f"sha256={expected}"
+        assert json.loads(request.content)["kind"] == "escrow"
+        async with h.runtime.session_factory() as session:
+            rows = (await session.execute(select(NotificationDelivery))).scalars().all()
+        assert sorted((r.channel, r.status, r.attempts) for r in rows) == [
+            ("email", "sent", 1),
+            ("webhook", "sent", 2),
+        ]
+        assert [m.subject for m in mailer.sent] == ["Accorria: escrow"]
