@@ -124,3 +124,26 @@ def test_sending_halt_status_resume_through_the_shared_database(tmp_path: Path) 
     resumed = run("sending", "resume", env=env)
     assert resumed.returncode == 0 and "0 held replies released" in resumed.stdout
     assert "sending: on" in run("sending", "status", env=env).stdout
+
+
+def test_worker_refuses_unsafe_settings_like_serve(tmp_path: Path) -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("FACEBOOK_", "ACCORRIA_ENV", "JWT_", "ENCRYPTION"))
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "accorria_agent.cli", "worker", "--until-idle"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ")
+
+
+def test_jobs_commands_are_listed() -> None:
+    result = run("jobs", "--help")
+    assert result.returncode == 0 and "failed" in result.stdout and "retry" in result.stdout

@@ -31,7 +31,7 @@ from accorria_agent.db.migrate import upgrade
 from accorria_agent.sellers import service as sellers
 from accorria_agent.sellers.models import Listing, MessengerTenant, Seller
 from accorria_agent.sellers.schemas import DEMO_LISTING, ListingSpec
-from accorria_agent.settings import Settings
+from accorria_agent.settings import Settings, normalise_database_url
 
 DEMO_PAGE_ID = "104560000000001"
 DEMO_PAGE_NAME = "Accorria Demo Motors"
@@ -170,8 +170,14 @@ async def _demo_availability(session: AsyncSession, seller_id: int, spec: Listin
     )
 
 
-def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool) -> None:
-    """Prepare the database, print the URLs, and serve agent + simulator until interrupted."""
+def run_demo(
+    *, port: int, data_dir: Path, listing_file: Path | None, fast: bool, database_url: str | None = None
+) -> None:
+    """Prepare the database, print the URLs, and serve agent + simulator until interrupted.
+
+    ``database_url``: run on that database (PostgreSQL: the production path, procrastinate's queue in
+    this process) instead of SQLite under ``data_dir`` (which still keeps the demo's secrets).
+    """
     import uvicorn
 
     from accorria_agent.logging_setup import configure_logging, settings_secrets
@@ -196,7 +202,7 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         _env_file=None,
         ACCORRIA_ENV="development",
         ACCORRIA_DATA_DIR=str(data_dir),
-        DATABASE_URL="",
+        DATABASE_URL=normalise_database_url(database_url) if database_url else "",
         FACEBOOK_APP_ID=demo.app_id,
         FACEBOOK_APP_SECRET=demo.app_secret,
         FACEBOOK_VERIFY_TOKEN=demo.verify_token,
@@ -220,7 +226,11 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
         ACCORRIA_WEBHOOK_SECRET=secrets.token_hex(16),
     )
     configure_logging(settings.log_level, json_output=False, secrets=settings_secrets(settings))
-    upgrade(settings.effective_database_url)
+    try:
+        upgrade(settings.effective_database_url)
+    except Exception as error:  # unreachable server, wrong credentials, no such database …
+        first_line = (str(error).splitlines() or [type(error).__name__])[0][:300]
+        raise DemoError(f"cannot prepare the database: {first_line}") from None
     listing_id = asyncio.run(
         seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None)
     )
@@ -263,7 +273,10 @@ def run_demo(*, port: int, data_dir: Path, listing_file: Path | None, fast: bool
     app.include_router(escrow.router, prefix="/simulator")
     app.router.add_api_route("/", lambda: RedirectResponse("/simulator/"), include_in_schema=False)
 
-    print(f"Accorria Messenger Agent demo — data in {data_dir}")
+    where = (
+        "PostgreSQL" if settings.effective_database_url.startswith("postgresql") else f"SQLite in {data_dir}"
+    )
+    print(f"Accorria Messenger Agent demo — data in {where}")
     if generated:
         print("Generated demo secrets (kept in demo-secrets.json; set FACEBOOK_APP_SECRET etc. to override):")
         print(f"  FACEBOOK_APP_ID={demo.app_id}")

@@ -10,12 +10,12 @@ from accorria_agent.accounts.models import (
 )
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.mode_changes import ConversationModeChange
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import Conversation, Message, SetAsideEvent
 from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent, EscrowWebhookEvent
 from accorria_agent.jobs.models import Job
 from accorria_agent.listings.models import ListingPhoto
-from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.messenger.models import EventLog, WebhookDelivery, WebhookRefusal
 from accorria_agent.notifications.models import (
     NotificationDelivery,
     NotificationDispatchState,
@@ -66,5 +66,7 @@ __all__ = [
     "SellerQuestion",
     "SellerNotification",
     "WebhookDelivery",
+    "WebhookRefusal",
+    "SetAsideEvent",
     "metadata",
 ]

@@ -114,7 +114,7 @@ async def test_pages_are_limited_independently(limiters: Limiters) -> None:
 
 async def test_a_pause_refuses_sends_until_it_ends(limiters: Limiters) -> None:
     limiter, p = limiters.make(), page()
-    limits = RateLimits()
+    limits = RateLimits(per_minute=20)
     await limiter.pause_until(p, 0.4)
     await limiter.pause_until(p, 0.1)  # a shorter pause must not shorten the current one
     wait = await limiter.acquire(p, limits)

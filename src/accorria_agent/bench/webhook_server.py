@@ -79,8 +79,14 @@ def _graph_ok(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, json={"recipient_id": "x", "message_id": f"m_bench_{_RUN}_{next(_sent)}"})
 
 
-async def seed_bench_tenant(settings: Settings) -> None:
-    """Create the benchmark's seller, Page and listing (run by the parent before the server starts)."""
+async def seed_bench_tenant(
+    settings: Settings, rate_limits: tuple[int, int, int] | None = (10**9, 10**9, 10**9)
+) -> None:
+    """Create the benchmark's seller, Page and listing (run by the parent before the server starts).
+
+    ``rate_limits``: the Page's per-minute/hour/day send limits; by default none that matter (the
+    benchmark measures the service, not Meta's limits); ``None`` keeps the Page defaults (``bench burst``).
+    """
     engine = create_engine(settings.effective_database_url)
     cipher = TokenCipher(settings.encryption_key.get_secret_value())
     async with transaction(create_session_factory(engine)) as session:
@@ -93,8 +99,7 @@ async def seed_bench_tenant(settings: Settings) -> None:
             page_name="Bench",
             page_access_token="bench-token",
             human_like_delays=False,
-            # The benchmark measures the service, not Meta's per-Page send limits.
-            rate_limits=(10**9, 10**9, 10**9),
+            rate_limits=rate_limits,
         )
         await sellers.add_listing(session, seller, tenant, ListingSpec.model_validate(DEMO_LISTING))
     await engine.dispose()

@@ -30,6 +30,10 @@ sending_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(sending_app, name="sending")
+jobs_app = typer.Typer(
+    help="Events the conversation job set aside (poison input): list and retry.", no_args_is_help=True
+)
+app.add_typer(jobs_app, name="jobs")
 privacy_app = typer.Typer(
     help="Privacy: erase a buyer's data, purge what is older than RETENTION_DAYS.", no_args_is_help=True
 )
@@ -116,7 +120,9 @@ def worker(
     from accorria_agent.worker import run_worker
 
     settings = Settings()
-    if settings.accorria_env == "production":
+    # Like `serve`: unsafe settings are refused unless ACCORRIA_ENV=development is said explicitly (a
+    # worker holds the Page tokens and sends as much as the web process does).
+    if settings.accorria_env != "development" or "accorria_env" not in settings.model_fields_set:
         from accorria_agent.preflight import startup_problem
 
         problem = startup_problem(settings)
@@ -137,12 +143,16 @@ def demo(
         typer.Option(help="JSON or YAML file with the listing and the seller's settings."),
     ] = None,
     fast: Annotated[bool, typer.Option(help="Turn human-like delays off.")] = False,
+    database_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Run on this database (e.g. postgresql://…) instead of SQLite under --data-dir."),
+    ] = None,
 ) -> None:
-    """Run agent + Messenger simulator in one process on SQLite: no keys, no servers."""
+    """Run agent + Messenger simulator in one process (SQLite, or --database-url): no keys, no servers."""
     from accorria_agent.demo import DemoError, run_demo
 
     try:
-        run_demo(port=port, data_dir=data_dir, listing_file=listing, fast=fast)
+        run_demo(port=port, data_dir=data_dir, listing_file=listing, fast=fast, database_url=database_url)
     except DemoError as error:
         _fail(str(error))
 
@@ -230,6 +240,35 @@ def sending_resume(
         _fail(str(error))
 
 
+@jobs_app.command("failed")
+def jobs_failed(
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many, oldest first.")] = 100,
+) -> None:
+    """List the events whose handling failed and was set aside (not retried yet)."""
+    from accorria_agent.cli.jobs import show_failed
+    from accorria_agent.cli.sending import SendingCommandError
+
+    try:
+        show_failed(limit)
+    except SendingCommandError as error:
+        _fail(str(error))
+
+
+@jobs_app.command("retry")
+def jobs_retry(
+    set_aside_id: Annotated[int, typer.Argument(metavar="ID", help="The id `jobs failed` shows.")],
+) -> None:
+    """Hand a set-aside event back to its conversation's job."""
+    from accorria_agent.cli.jobs import retry
+    from accorria_agent.cli.sending import SendingCommandError
+    from accorria_agent.errors import Conflict, NotFound
+
+    try:
+        retry(set_aside_id)
+    except (SendingCommandError, NotFound, Conflict) as error:
+        _fail(str(error))
+
+
 @privacy_app.command("delete-buyer")
 def privacy_delete_buyer(
     page: Annotated[str, typer.Option("--page", help="The Page's id.")],
@@ -288,6 +327,26 @@ def bench_e2e(
     from accorria_agent.bench.pipeline import run_e2e
 
     run_e2e(rate=rate, seconds=seconds, database_url=database_url)
+
+
+@bench_app.command("burst")
+def bench_burst(
+    buyers: Annotated[int, typer.Option(min=1, max=10_000, help="Buyers, one message each.")] = 100,
+    seconds: Annotated[float, typer.Option(min=1, max=600, help="Spread over this many seconds.")] = 60.0,
+    flood: Annotated[int, typer.Option(min=0, max=1000, help="Messages of one flooding buyer.")] = 50,
+    conservative: Annotated[
+        bool, typer.Option(help="Run the Page on the seed's 20/min, 200/h, 1,000/day limits.")
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL (web + one worker; its schema is reset) instead of SQLite.")
+    ] = None,
+) -> None:
+    """Many buyers write to one Page within a minute: message → reply p50/p95/max, and one buyer's flood."""
+    from accorria_agent.bench.burst import run_burst
+
+    run_burst(
+        buyers=buyers, seconds=seconds, flood=flood, database_url=database_url, conservative=conservative
+    )
 
 
 @bench_app.command("workers")

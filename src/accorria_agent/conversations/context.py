@@ -78,3 +78,6 @@ class ConversationDeps:
     handlers: HandlerContext
     # Domains above this one that take part in each turn (questions, deals, test drives), in order.
     turn_hooks: tuple[TurnHook, ...] = ()
+    # The loop breaker: more bot replies than this to one thread within a minute and the bot stops for that
+    # thread and hands it to the seller (a buyer flooding, another bot answering ours, a bug).
+    loop_limit_per_minute: int = 8

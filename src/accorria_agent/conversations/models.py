@@ -77,3 +77,25 @@ class Message(Base):
     tag: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SetAsideEvent(Base):
+    """A stored event whose handling failed for a reason a retry would not change: set aside, not retried.
+
+    The conversation's later messages are answered meanwhile; ``accorria-agent jobs failed`` lists these and
+    ``accorria-agent jobs retry ID`` hands the event back to the conversation job (``retried_at`` set).
+    """
+
+    __tablename__ = "set_aside_events"
+    __table_args__ = (Index("ix_set_aside_events_open", "retried_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("messenger_events_log.id", ondelete="CASCADE"), index=True
+    )
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"))
+    page_id: Mapped[str] = mapped_column(String(64))
+    buyer_psid: Mapped[str] = mapped_column(String(64))
+    error: Mapped[str] = mapped_column(String(500))
+    set_aside_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retried_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,21 +12,23 @@ The job holds the conversation's lock, so one worker at a time handles a convers
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import update
 
 from accorria_agent.audit import service as audit
-from accorria_agent.conversations import modes
+from accorria_agent.conversations import modes, set_aside
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput, TurnContext
 from accorria_agent.conversations.context import ConversationDeps
 from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
+from accorria_agent.db.errors import is_transient
 from accorria_agent.live.bus import announce
+from accorria_agent.messenger.models import EventLog
 from accorria_agent.messenger.send_api import split_text
 from accorria_agent.negotiation import locales
 from accorria_agent.negotiation.schemas import ListingFacts
@@ -59,6 +61,31 @@ async def process_conversation(deps: ConversationDeps, args: dict[str, Any]) -> 
     page_id = str(args["page_id"])
     psid = str(args["buyer_psid"])
     now = deps.clock()
+    try:
+        outcome = await _turn(deps, page_id, psid, now, careful=False)
+    except Exception as error:
+        if is_transient(error):
+            raise  # the database failed, not this conversation's data: the queue retries the job
+        # Something in this turn's events fails for a reason a retry would not change (poison): run the
+        # turn again with each event alone, so that only the failing one is set aside and the rest answered.
+        log.warning("conversation_turn_failed_retrying_carefully", error_type=type(error).__name__)
+        outcome = await _turn(deps, page_id, psid, now, careful=True)
+    if outcome.tenant_id is not None:
+        if outcome.outbound_ids and not outcome.delivery_deferred:
+            await deps.sender.deliver(outcome.tenant_id, outcome.outbound_ids, outcome.first_send)
+        for action in dict.fromkeys(outcome.graph_actions):
+            await deps.sender.thread_control(outcome.tenant_id, psid, action)
+    return outcome
+
+
+async def _turn(
+    deps: ConversationDeps, page_id: str, psid: str, now: datetime, *, careful: bool
+) -> TurnOutcome:
+    """The turn's transaction: apply the events, compose and record the reply, gate its first part.
+
+    ``careful``: each event, and the composition, in a savepoint of its own; what raises is set aside
+    (see ``set_aside``) instead of failing the turn. Off on the hot path (a savepoint costs round trips).
+    """
     outcome = TurnOutcome()
     async with transaction(deps.session_factory) as session:
         events = await repo.pending_events(session, page_id, psid)
@@ -84,32 +111,61 @@ async def process_conversation(deps: ConversationDeps, args: dict[str, Any]) -> 
         if not created:  # a conversation created just now has no replies to recover
             await _requeue_orphans(session, deps, tenant, conversation)
         inputs: list[BuyerInput] = []
+        input_events: list[EventLog] = []
         for event in events:
-            result = await apply_event(session, deps.handlers, tenant, conversation, event)
+            if careful:
+                try:
+                    async with session.begin_nested():
+                        result = await apply_event(session, deps.handlers, tenant, conversation, event)
+                except Exception as error:
+                    if is_transient(error):
+                        raise
+                    await session.refresh(conversation)
+                    await set_aside.set_aside(session, tenant, conversation, [event], error, now)
+                    continue
+            else:
+                result = await apply_event(session, deps.handlers, tenant, conversation, event)
             event.processed_at = now
             event.outcome = result.outcome[:200]
             outcome.graph_actions.extend(result.graph_actions)
             if result.buyer_input is not None:
                 inputs.append(result.buyer_input)
+                input_events.append(event)
         if inputs and _auto_resume_due(conversation, settings.auto_resume_minutes, now):
             modes.apply(conversation, modes.Transition.AUTO_RESUME, at=now)
             outcome.graph_actions.append("take_thread_control")
         # Composed even while sending is halted or the Page is paused: the reply is held at the send
         # gate and released on resume, so the buyer who wrote meanwhile is still answered.
         bot_may_answer = inputs and conversation.mode == "bot" and settings.bot_enabled
-        if bot_may_answer:
+        if bot_may_answer and careful:
+            try:
+                async with session.begin_nested():
+                    await _compose_and_record(
+                        session, deps, tenant, settings, conversation, inputs, now, outcome
+                    )
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                # The reply to these messages cannot be composed: they are set aside, the seller told.
+                outcome.outbound, outcome.outbound_ids, outcome.delivery_deferred = [], None, False
+                await session.refresh(conversation)
+                await set_aside.set_aside(session, tenant, conversation, input_events, error, now)
+                bot_may_answer = False
+        elif bot_may_answer and await _loop_detected(session, deps, tenant, conversation, now):
+            modes.apply(conversation, modes.Transition.HAND_OFF, at=now, reason=LOOP_REASON)
+            await notify_seller(session, tenant.id, conversation.id, "handoff", _handoff_text(LOOP_REASON))
+            outcome.graph_actions.append("pass_thread_control")
+            bot_may_answer = False
+            log.warning("conversation_loop_broken", conversation_id=conversation.id)
+        elif bot_may_answer:
             await _compose_and_record(session, deps, tenant, settings, conversation, inputs, now, outcome)
+        if bot_may_answer:
             if outcome.outbound and not outcome.delivery_deferred:
                 # Gate the first reply here, on the rows this transaction holds: saves the gate's own
                 # transaction on the hot path. Later parts are gated right before their own sends.
                 outcome.first_send = await deps.sender.gate(
                     session, outcome.outbound[0], conversation, tenant, settings, page.halt_reason
                 )
-    if outcome.tenant_id is not None:
-        if outcome.outbound_ids and not outcome.delivery_deferred:
-            await deps.sender.deliver(outcome.tenant_id, outcome.outbound_ids, outcome.first_send)
-        for action in dict.fromkeys(outcome.graph_actions):
-            await deps.sender.thread_control(outcome.tenant_id, psid, action)
     return outcome
 
 
@@ -196,6 +252,27 @@ async def _compose_and_record(
         outcome.delivery_deferred = True
 
 
+LOOP_REASON = "loop"
+
+
+async def _loop_detected(
+    session: AsyncSession,
+    deps: ConversationDeps,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    now: datetime,
+) -> bool:
+    """Whether this thread drew more bot replies in the last minute than the loop breaker allows."""
+    last = conversation.last_bot_message_at
+    if last is None or (now - last).total_seconds() >= 60:
+        return False  # the hot path: no recent bot reply, no query
+    since = now - timedelta(seconds=60)
+    return (
+        await repo.bot_messages_since(session, tenant.id, conversation.id, since)
+        >= deps.loop_limit_per_minute
+    )
+
+
 # Long enough for Meta's echo of a send that did go through to reconcile it first (then nothing is resent).
 ORPHAN_GRACE_SECONDS = 15.0
 
@@ -222,6 +299,11 @@ async def _requeue_orphans(
 def _handoff_text(reason: str) -> str:
     if reason == "scam":
         return "This buyer's messages look like a known scam. The assistant stopped; please review."
+    if reason == LOOP_REASON:
+        return (
+            "The assistant drew too many replies in this conversation within a minute (a flood, or another "
+            "bot answering it) and stopped; please take a look."
+        )
     if reason == "human_request":
         return "The buyer asked to talk to you. The assistant stopped and told them you'll reply."
     return f"The assistant handed this conversation to you ({reason})."

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -189,6 +189,17 @@ async def recent_messages(
         .limit(limit)
     )
     return list(reversed(result.scalars().all()))
+
+
+async def bot_messages_since(
+    session: AsyncSession, tenant_id: int, conversation_id: int, since: datetime
+) -> int:
+    """How many bot replies this conversation has had since ``since`` (the loop breaker's count)."""
+    query = tenant_select(Message, tenant_id).where(
+        Message.conversation_id == conversation_id, Message.author == "bot", Message.created_at >= since
+    )
+    result = await session.execute(query.with_only_columns(func.count(Message.id)))
+    return int(result.scalar_one())
 
 
 def new_outbound(

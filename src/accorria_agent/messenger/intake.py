@@ -14,6 +14,7 @@ apply the same rule.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,11 +27,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accorria_agent.db.base import utcnow
+from accorria_agent.db.errors import describe, is_poison
 from accorria_agent.jobs.interface import JobQueue, JobRequest
 from accorria_agent.messenger.events import InboundEvent
 from accorria_agent.messenger.intake_postgres import PostgresIntakeWriter, asyncpg_connect_kwargs
 from accorria_agent.messenger.intake_sqlite import DatabaseBusy, SqliteIntakeWriter
-from accorria_agent.messenger.models import EventLog, WebhookDelivery
+from accorria_agent.messenger.models import EventLog, WebhookDelivery, WebhookRefusal
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +54,10 @@ class _Pending:
     body: str
     events: list[InboundEvent]
     done: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+# How much of a refused delivery's body is kept (Meta's limit per delivery is far larger; the rest is cut).
+REFUSED_BODY_LIMIT = 65_536
 
 
 class IntakeUnavailable(RuntimeError):
@@ -153,19 +159,64 @@ class WebhookIntake:
                 batch.append(self._inbox.get_nowait())
             self._busy = True
             try:
-                await self._commit(batch)
-            except Exception as error:  # the database is down or refused: every caller answers 503
-                log.error("webhook_intake_commit_failed", batch=len(batch), error=repr(error))
-                for pending in batch:
-                    if not pending.done.done():
-                        pending.done.set_exception(IntakeUnavailable(str(error)))
-                continue
+                try:
+                    await self._commit(batch)
+                    stored = batch
+                except Exception as error:
+                    log.error(
+                        "webhook_intake_commit_failed", batch=len(batch), error_type=type(error).__name__
+                    )
+                    stored = await self._one_by_one(batch, error)
             finally:
                 self._busy = False
-            self._queue.notify()
-            for pending in batch:
+            if stored:
+                self._queue.notify()
+            for pending in stored:
                 if not pending.done.done():
                     pending.done.set_result(None)
+
+    async def _one_by_one(self, batch: list[_Pending], error: Exception) -> list[_Pending]:
+        """After a failed batch: store each delivery alone, so one bad delivery fails only itself.
+
+        Returns the deliveries answered 200 (stored, or recorded as refused); the others are answered 503.
+        """
+        stored: list[_Pending] = []
+        for pending in batch:
+            if len(batch) > 1:
+                try:
+                    await self._commit([pending])
+                    stored.append(pending)
+                    continue
+                except Exception as own_error:
+                    error = own_error
+            if is_poison(error) and await self._record_refused(pending, error):
+                stored.append(pending)  # it can never be stored; a 5xx would make Meta redeliver it for ever
+            elif not pending.done.done():
+                pending.done.set_exception(IntakeUnavailable(type(error).__name__))
+        return stored
+
+    async def _record_refused(self, pending: _Pending, error: Exception) -> bool:
+        """Keep a refused delivery with its error in ``webhook_refusals``; False if even that fails."""
+        body = pending.body.replace("\x00", "")
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    insert(WebhookRefusal),
+                    {
+                        "received_at": utcnow(),
+                        "object": pending.obj[:32],
+                        "event_count": len(pending.events),
+                        "error": describe(error),
+                        "body_sha256": hashlib.sha256(pending.body.encode("utf-8", "replace")).hexdigest(),
+                        "body": body[:REFUSED_BODY_LIMIT],
+                    },
+                )
+        except Exception as record_error:  # the database itself is unwell: 503, Meta redelivers later
+            log.error("webhook_refusal_not_recorded", error_type=type(record_error).__name__)
+            return False
+        # The error's text may quote the buyer's message: only its type goes to the log.
+        log.warning("webhook_delivery_refused", error_type=type(error).__name__, events=len(pending.events))
+        return True
 
     async def _commit(self, batch: list[_Pending]) -> None:
         now = utcnow()

@@ -23,6 +23,24 @@ class WebhookDelivery(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
+class WebhookRefusal(Base):
+    """A signed delivery the database refused to store (poison input), kept with the error and answered 200.
+
+    Answering 5xx would make Meta redeliver it for ever and fail every batch it joins; here an operator
+    can read what was refused and why. The body is cut at ``intake.REFUSED_BODY_LIMIT`` characters.
+    """
+
+    __tablename__ = "webhook_refusals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    object: Mapped[str] = mapped_column(String(32))
+    event_count: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(String(500))
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+
+
 class EventLog(Base):
     """One webhook event, stored before we answer 200; processed later, in order, by the conversation job.
 

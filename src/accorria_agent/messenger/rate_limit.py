@@ -8,7 +8,15 @@ is how many seconds to wait, and nothing was consumed (the caller re-defers or s
 Windows are **sliding** (a log of grant times per Page): "at most 20 in any 60 seconds" holds for *every*
 60-second interval, not just per calendar minute, so there is no double burst at a window boundary, and
 the wait returned is exact — the moment the oldest send that matters leaves the window. The price is one
-timestamp per send kept for a day (≤ ``per_day`` entries per Page), which is small.
+timestamp per send kept for a day, so memory is bounded twice: at most :data:`MAX_GRANTS_PER_PAGE` per Page
+(a longer window's limit beyond that is left to Meta's own throttle and its usage headers, which
+``pause_until`` honours), and every :data:`SWEEP_EVERY` grants the in-memory limiter drops the expired
+grants of *every* Page — a Page that stopped sending no longer keeps a day of timestamps.
+
+The defaults (:class:`RateLimits`) are sized from Meta's documented limit of 300 Send API calls per second
+per Page for text: the danger they catch is our bot running away across a Page, while a runaway *thread*
+is stopped by the conversation job's loop breaker. The seed's 20/min, 200/h, 1,000/day remain a per-Page
+setting (``MessengerSettings.rate_limit_per_*``, :data:`CONSERVATIVE`).
 
 * :class:`InMemoryRateLimiter` — one process (the embedded deployment, tests).
 * :class:`RedisRateLimiter` — every process shares one sorted set per Page; a Lua script checks the three
@@ -34,17 +42,28 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
+# Meta: 300 Send API calls per second per Page (text). Sustained for a minute, an hour, a day.
+META_CALLS_PER_SECOND = 300
+# Grants kept per Page (memory bound; ~2.4 MB of floats at most), and how often all Pages are swept.
+MAX_GRANTS_PER_PAGE = 100_000
+SWEEP_EVERY = 1_000
+
+
 @dataclass(frozen=True)
 class RateLimits:
-    """How many sends a Page may make in any sliding minute, hour and day."""
+    """How many sends a Page may make in any sliding minute, hour and day (defaults: Meta's limit)."""
 
-    per_minute: int = 20
-    per_hour: int = 200
-    per_day: int = 1000
+    per_minute: int = META_CALLS_PER_SECOND * 60
+    per_hour: int = META_CALLS_PER_SECOND * 3600
+    per_day: int = META_CALLS_PER_SECOND * 86400
 
     def windows(self) -> tuple[tuple[float, int], ...]:
         """(window seconds, limit) pairs, shortest first."""
         return ((MINUTE, self.per_minute), (HOUR, self.per_hour), (DAY, self.per_day))
+
+
+# The seed's limits, still available per Page for a seller who wants a slow, cautious bot.
+CONSERVATIVE = RateLimits(per_minute=20, per_hour=200, per_day=1000)
 
 
 class RateLimiter(Protocol):
@@ -80,6 +99,7 @@ class InMemoryRateLimiter:
         self._clock = clock
         self._grants: dict[str, list[float]] = {}
         self._paused_until: dict[str, float] = {}
+        self._since_sweep = 0
 
     async def acquire(self, page_id: str, limits: RateLimits) -> float:
         # No await between the check and the append: on one event loop this is atomic.
@@ -97,7 +117,30 @@ class InMemoryRateLimiter:
         if wait > 0:
             return wait
         times.append(now)
+        if len(times) > MAX_GRANTS_PER_PAGE:
+            del times[: len(times) - MAX_GRANTS_PER_PAGE]
+        self._since_sweep += 1
+        if self._since_sweep >= SWEEP_EVERY:
+            self._sweep(now, longest)
         return 0.0
+
+    def _sweep(self, now: float, longest: float) -> None:
+        """Drop every Page's expired grants and ended pauses (amortised: once per SWEEP_EVERY grants)."""
+        self._since_sweep = 0
+        for page_id in list(self._grants):
+            times = self._grants[page_id]
+            expired = bisect_right(times, now - max(longest, DAY))
+            if expired:
+                del times[:expired]
+            if not times:
+                del self._grants[page_id]
+        for page_id, until in list(self._paused_until.items()):
+            if until <= now:
+                del self._paused_until[page_id]
+
+    def tracked(self) -> tuple[int, int]:
+        """(Pages tracked, grants kept): what the memory bound is about (tests, metrics)."""
+        return len(self._grants), sum(len(times) for times in self._grants.values())
 
     async def pause_until(self, page_id: str, seconds: float) -> None:
         until = self._clock() + max(0.0, seconds)
@@ -142,6 +185,8 @@ if wait > 0 then
 end
 local seq = redis.call('INCR', KEYS[3])
 redis.call('ZADD', KEYS[1], now, now .. '-' .. seq)
+-- Keep at most MAX_GRANTS_PER_PAGE grants (the newest): the memory bound.
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, -MAX_GRANTS_PER_PAGE_PLUS_ONE)
 redis.call('PEXPIRE', KEYS[1], longest + 1000)
 redis.call('PEXPIRE', KEYS[3], longest + 1000)
 return 0
@@ -166,7 +211,9 @@ class RedisRateLimiter:
     def __init__(self, redis: Redis, *, prefix: str = "accorria:ratelimit") -> None:
         self._redis = redis
         self._prefix = prefix
-        self._acquire: Any = redis.register_script(_ACQUIRE_LUA)
+        self._acquire: Any = redis.register_script(
+            _ACQUIRE_LUA.replace("MAX_GRANTS_PER_PAGE_PLUS_ONE", str(MAX_GRANTS_PER_PAGE + 1))
+        )
         self._pause: Any = redis.register_script(_PAUSE_LUA)
 
     def _keys(self, page_id: str) -> list[str]:

@@ -7,6 +7,8 @@ events to the durable intake and answers. Replies are produced later by the conv
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 import orjson
@@ -37,6 +39,7 @@ class WebhookRuntime(Protocol):
     settings: Settings
     metrics: Metrics
     intake: WebhookIntake
+    clock: Callable[[], datetime]
 
 
 def _runtime(request: Request) -> WebhookRuntime:
@@ -65,19 +68,20 @@ async def receive_delivery(request: Request) -> Response:
     runtime = _runtime(request)
     limit = runtime.settings.webhook_max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        return _error(400, "body too large or bad Content-Length")
-    if declared is not None:
-        raw = await request.body()  # bounded by the declared length checked above
-    else:
-        chunks = bytearray()
-        async for chunk in request.stream():
-            chunks.extend(chunk)
-            if len(chunks) > limit:
-                return _error(400, "body too large")
-        raw = bytes(chunks)
-    if len(raw) > limit:
-        return _error(400, "body too large")
+    if declared is not None and not declared.isdigit():
+        return _error(400, "bad Content-Length")
+    if declared is not None and int(declared) > limit:
+        # 413 before reading a byte of it: the status every client can read, whatever it does next.
+        runtime.metrics.webhook_rejected.labels(reason="too_large").inc()
+        return _error(413, f"body larger than {limit} bytes")
+    # Read at most limit + 1 bytes (a chunked body has no declared length; a lying one is cut too).
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks.extend(chunk)
+        if len(chunks) > limit:
+            runtime.metrics.webhook_rejected.labels(reason="too_large").inc()
+            return _error(413, f"body larger than {limit} bytes")
+    raw = bytes(chunks)
     secret = runtime.settings.facebook_app_secret.get_secret_value()
     if not is_valid_signature(raw, request.headers.get(SIGNATURE_HEADER), secret):
         runtime.metrics.webhook_rejected.labels(reason="signature").inc()
@@ -85,7 +89,8 @@ async def receive_delivery(request: Request) -> Response:
         return _error(403, "missing or invalid X-Hub-Signature-256")
     try:
         document = orjson.loads(raw)
-        obj, events = parse_delivery(document)
+        # Every timestamp is bounded by the moment of receipt (see events.py: poison input).
+        obj, events = parse_delivery(document, int(runtime.clock().timestamp() * 1000))
     except (orjson.JSONDecodeError, MalformedDelivery) as error:
         runtime.metrics.webhook_rejected.labels(reason="malformed").inc()
         return _error(400, f"malformed delivery: {error}"[:200])

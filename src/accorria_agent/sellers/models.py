@@ -67,9 +67,11 @@ class MessengerSettings(Base):
     # when ``disclosure_text`` is the default, else ``disclosure_text`` itself.
     disclosure_texts: Mapped[dict[str, str] | None] = mapped_column(JsonColumn)
     human_like_delays: Mapped[bool] = mapped_column(Boolean, default=True)
-    rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=20)
-    rate_limit_per_hour: Mapped[int] = mapped_column(Integer, default=200)
-    rate_limit_per_day: Mapped[int] = mapped_column(Integer, default=1000)
+    # Defaults sized from Meta's 300 Send API calls/s per Page (messenger/rate_limit.py); the seed's
+    # 20/min, 200/h, 1,000/day (rate_limit.CONSERVATIVE) remain available per Page.
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer, default=18_000)
+    rate_limit_per_hour: Mapped[int] = mapped_column(Integer, default=1_080_000)
+    rate_limit_per_day: Mapped[int] = mapped_column(Integer, default=25_920_000)
 
 
 class Listing(Base):
