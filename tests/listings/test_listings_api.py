@@ -59,7 +59,10 @@ class Api:
 
     def as_staff(self) -> None:
         """Every request from now on is made by a staff member of the first account."""
+        # The hardening middleware wants a credential on /api bodies before anything is read: the
+        # client keeps the owner's bearer header, which the override then replaces by a staff member.
         self.app.dependency_overrides[current_member] = lambda: MemberContext(self.seller_id, 999, "staff")
+        self.client.headers.update(self.owner)
 
 
 async def _seller_of(runtime: Runtime, listing_id: int) -> int:

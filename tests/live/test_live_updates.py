@@ -34,6 +34,7 @@ from accorria_agent.live.bus import (
     publish_in_transaction,
 )
 from accorria_agent.runtime import Runtime, build_runtime
+from accorria_agent.sellers.service import create_seller
 from accorria_agent.settings import Settings
 from tests.fakes.graph import FakeGraph
 
@@ -160,7 +161,11 @@ async def test_the_sse_stream_delivers_only_this_accounts_events(
         try:
             while not server.started:
                 await asyncio.sleep(0.02)
-            token = issue_seller_token(runtime.settings, 11, timedelta(minutes=5))
+            async with transaction(runtime.session_factory) as session:
+                seller = await create_seller(session, "Live Seller", "live@example.com")
+                other = await create_seller(session, "Other Seller", "other@example.com")
+                mine, theirs = seller.id, other.id
+            token = issue_seller_token(runtime.settings, mine, timedelta(minutes=5))
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 assert (await client.get("/api/live")).status_code == 401
                 headers = {"Authorization": f"Bearer {token}"}
@@ -168,14 +173,14 @@ async def test_the_sse_stream_delivers_only_this_accounts_events(
                     assert response.headers["content-type"].startswith("text/event-stream")
                     hub = hub_for(runtime.engine)
                     async with transaction(runtime.session_factory) as session:
-                        await publish_in_transaction(session, LiveEvent(12, "message", 1, 1))  # not ours
-                        await publish_in_transaction(session, LiveEvent(11, "message", 2, 3))
+                        await publish_in_transaction(session, LiveEvent(theirs, "message", 1, 1))  # not ours
+                        await publish_in_transaction(session, LiveEvent(mine, "message", 2, 3))
                     events = await asyncio.wait_for(_read_events(response, 2), timeout=5)
                     assert events == [
                         ("ready", {}),
                         (
                             "message",
-                            {"seller_id": 11, "kind": "message", "conversation_id": 2, "message_id": 3},
+                            {"seller_id": mine, "kind": "message", "conversation_id": 2, "message_id": 3},
                         ),
                     ]
                     assert hub.subscriber_count == 1
