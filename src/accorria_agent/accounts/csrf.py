@@ -36,6 +36,10 @@ def _netloc(url: str) -> str | None:
 def check_origin(request: Request, settings: Settings) -> None:
     """403 when ``Origin`` (or, without it, ``Referer``) names another site than this one."""
     source = request.headers.get("origin") or request.headers.get("referer")
+    if source == "null":
+        # Browsers send "Origin: null" for a form posted from a no-referrer page: it names no site, so
+        # it is treated as absent and the CSRF token decides.
+        source = request.headers.get("referer")
     if not source:
         return  # not a browser, or one that says nothing: the CSRF token still decides
     netloc = _netloc(source)

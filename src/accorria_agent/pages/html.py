@@ -44,7 +44,9 @@ def message_page(
     return _page(title, body, status)
 
 
-def choice_page(available: AvailablePages, form_token: str, action: str) -> HTMLResponse:
+def choice_page(
+    available: AvailablePages, form_token: str, action: str, csrf_token: str = ""
+) -> HTMLResponse:
     """Checkboxes of the granted Pages; Pages of another account are shown but cannot be chosen."""
     rows = []
     for page in available.pages:
@@ -63,6 +65,8 @@ def choice_page(available: AvailablePages, form_token: str, action: str) -> HTML
         f"<form method=post action='{escape(action, quote=True)}'>"
         f"<input type=hidden name=grant_id value='{available.grant_id}'>"
         f"<input type=hidden name=form_token value='{escape(form_token, quote=True)}'>"
+        # The session's double-submit token: a browser's plain form post carries it like a header would.
+        f"<input type=hidden name=csrf_token value='{escape(csrf_token, quote=True)}'>"
         + "".join(rows)
         + "<p><button type=submit id=connect>Connect</button></p></form>"
     )

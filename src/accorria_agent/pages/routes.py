@@ -121,7 +121,12 @@ async def facebook_callback(
             choice = await service.hold_grant(session, deps, member, scopes, pages, expires, now)
     except DomainError as refused:
         return _refusal(refused)
-    return html.choice_page(choice.available, choice.form_token, str(request.url_for("facebook_choose")))
+    return html.choice_page(
+        choice.available,
+        choice.form_token,
+        str(request.url_for("facebook_choose")),
+        csrf_token=request.cookies.get("accorria_csrf", ""),
+    )
 
 
 @browser.post("/connect/facebook/pages", name="facebook_choose")
