@@ -66,6 +66,7 @@ def graph_stand_in_app() -> FastAPI:
         webhook_url=os.environ.get("STAND_IN_WEBHOOK_URL") or "http://127.0.0.1:9/unused",
         emit_echoes=os.environ.get("STAND_IN_ECHOES") == "1",
         emit_deliveries=False,
+        token_acts_for_every_page=True,
     )
     client = httpx.AsyncClient()
     sim = Simulator(config, deliver_client=client)

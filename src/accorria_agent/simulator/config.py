@@ -29,3 +29,6 @@ class SimulatorConfig:
     graph_version: str = "v23.0"
     emit_echoes: bool = True
     emit_deliveries: bool = True
+    # The fault harness serves 1,000 tenants with one configured token: let it act for every Page's
+    # threads. Off everywhere else, so the demo still refuses a token used on another Page's buyer.
+    token_acts_for_every_page: bool = False

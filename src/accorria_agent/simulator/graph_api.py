@@ -91,7 +91,7 @@ def build_graph_router(sim: Simulator) -> APIRouter:
         page_id = require_page_token(state, request, params)
         check_node(state, node, page_id)
         thread = state.thread(str(params.get("recipient") or ""))
-        if thread is None or sim.page_of(thread) != page_id:
+        if thread is None or (sim.page_of(thread) != page_id and not state.config.token_acts_for_every_page):
             raise no_matching_user()
         owner = thread.owner_app_id if thread.owner_app_id is not None else _app_id(sim)
         return JSONResponse({"data": [{"thread_owner": {"app_id": owner}}]})
@@ -153,7 +153,9 @@ async def _send(sim: Simulator, version: str, node: str, request: Request) -> Re
         check_node(state, node, page_id)
         validate(fields)
         thread = state.thread(fields.recipient_id or "")
-        if thread is None or sim.page_of(thread) != page_id:  # PSIDs are Page-scoped
+        if thread is None or (  # PSIDs are Page-scoped
+            sim.page_of(thread) != page_id and not state.config.token_acts_for_every_page
+        ):
             raise no_matching_user()
         _check_window(state, thread, fields.messaging_type, fields.tag)
         body: dict[str, Any] = {"recipient_id": thread.psid}
@@ -198,7 +200,9 @@ async def _handover_request(
     if not isinstance(recipient, dict) or recipient.get("id") is None:
         raise param_error("The parameter recipient is required")
     thread = state.thread(str(recipient["id"]))
-    if thread is None or (thread.page_id or state.config.page_id) != page_id:
+    if thread is None or (
+        (thread.page_id or state.config.page_id) != page_id and not state.config.token_acts_for_every_page
+    ):
         raise no_matching_user()
     metadata = params.get("metadata")
     if metadata is not None and (not isinstance(metadata, str) or len(metadata) > 1000):
