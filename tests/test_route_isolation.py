@@ -69,6 +69,8 @@ PUBLIC_EXACT = frozenset({"/"})
 # The dependencies that mean "a signed-in member of an account" (the interim bearer check included).
 SESSION_CHECKS = frozenset({current_member, require_owner, current_seller})
 A_MARKER = "A-PRIVATE-MARKER buyer text"
+# Rows the notification loop writes on its own schedule (A's own notifications being mailed to A).
+WRITTEN_IN_THE_BACKGROUND = frozenset({"notification_deliveries", "notification_dispatch_state"})
 # Server-Sent Events: only the refusal without a session is checked here (the stream never ends).
 STREAMING = frozenset({"/api/live"})
 # A 1×1 PNG: what an upload route gets, so that only ownership can refuse it.
@@ -338,6 +340,8 @@ async def snapshot(h: Harness, a: Seeded) -> dict[str, list[tuple[Any, ...]]]:
         conversation_ids = [a.conversation_id]
         for table in Base.metadata.sorted_tables:
             columns = table.c
+            if table.name in WRITTEN_IN_THE_BACKGROUND:
+                continue
             if table.name == "sellers":
                 where = columns.id == a.seller_id
             elif "seller_id" in columns:
@@ -409,7 +413,7 @@ def test_the_enumeration_sees_every_route_and_refuses_unknown_parameters() -> No
     seeded = Seeded(1, 2, "3", 4, 5, 6, 7, 8, "9")
 
     class Fake:
-        path = "/api/bookings/{booking_id}"
+        path = "/api/widgets/{widget_id}"
         methods = {"GET"}
         dependant = None
 
@@ -417,7 +421,7 @@ def test_the_enumeration_sees_every_route_and_refuses_unknown_parameters() -> No
     try:
         request_for(endpoint, seeded)
     except AssertionError as error:
-        assert "booking_id" in str(error) and "A_IDS" in str(error)
+        assert "widget_id" in str(error) and "A_IDS" in str(error)
     else:
         raise AssertionError("an unknown parameter must fail the isolation test")
     assert not is_public("/api/bookings") and is_public("/facebook/deauthorize") and is_public("/healthz")

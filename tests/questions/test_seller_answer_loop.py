@@ -16,6 +16,7 @@ from sqlalchemy import select
 from accorria_agent.dashboard.auth import issue_seller_token
 from accorria_agent.db.engine import transaction
 from accorria_agent.sellers.notifications import SellerNotification
+from accorria_agent.sellers.service import create_seller
 from accorria_agent.settings import Settings
 from tests.sim_harness import SimHarness, sim_harness
 
@@ -129,9 +130,10 @@ async def test_answers_are_refused_when_unusable_and_scoped_to_the_seller(
         assert (await h.client.post(url, json={"answer": "ok", "x": 1}, headers=auth)).status_code == 422
         assert (await h.client.post(url, json={"answer": "ok"})).status_code == 401
         # Another seller sees nothing and cannot answer.
-        other = {
-            "Authorization": f"Bearer {issue_seller_token(h.runtime.settings, 999, timedelta(minutes=5))}"
-        }
+        async with transaction(h.runtime.session_factory) as session:
+            stranger = (await create_seller(session, "Another Seller", "another@example.com")).id
+        token = issue_seller_token(h.runtime.settings, stranger, timedelta(minutes=5))
+        other = {"Authorization": f"Bearer {token}"}
         assert (await h.client.get("/api/questions", headers=other)).json() == []
         assert (await h.client.post(url, json={"answer": "yes"}, headers=other)).status_code == 404
         assert (await h.client.get(f"/api/listings/{h.listing_id}/facts", headers=other)).status_code == 404
