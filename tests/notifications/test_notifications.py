@@ -12,11 +12,13 @@ from datetime import datetime, timedelta
 import httpx
 from sqlalchemy import select
 
+from accorria_agent.accounts.models import Member, Membership
 from accorria_agent.db.engine import transaction
 from accorria_agent.mail.interface import InMemoryMailer
-from accorria_agent.notifications.models import NotificationDelivery
+from accorria_agent.notifications.models import NotificationDelivery, NotificationPreference
 from accorria_agent.notifications.service import SIGNATURE_HEADER, TIMESTAMP_HEADER, backoff
 from accorria_agent.notifications.tasks import run_once
+from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.settings import Settings
 from tests.dashboard.conftest import auth_for_tenant, other_seller
@@ -72,15 +74,14 @@ async def test_each_event_is_mailed_once_by_the_members_preferences(
         # B's notification went to B's address only; A still has exactly the one mail.
         assert [m.to for m in mailer.sent] == ["seller-100200300@example.com", "seller-900800700@example.com"]
         mailer.sent.pop()
-        b_prefs = (await h.client.get("/api/notification-preferences", headers=other.headers)).json()
-        assert b_prefs["member_id"] != defaults["member_id"]
-
         put = await h.client.put(
             "/api/notification-preferences",
             headers=headers,
             json={"email_kinds": ["scam", "booking"], "email_mode": "digest"},
         )
         assert put.status_code == 200 and put.json()["email_mode"] == "digest"
+        b_prefs = (await h.client.get("/api/notification-preferences", headers=other.headers)).json()
+        assert b_prefs["email_mode"] == "immediate"  # A's choice is A's alone
         await notify(h, "scam", "Possible scam.")
         await notify(h, "booking", "Test drive booked Saturday 10:00.")
         await notify(h, "handoff", "Not wanted any more.")
@@ -105,6 +106,47 @@ async def test_each_event_is_mailed_once_by_the_members_preferences(
             bad = await h.client.put("/api/notification-preferences", headers=headers, json=body)
             assert bad.status_code == 422
         assert (await h.client.get("/api/notification-preferences")).status_code == 401
+
+
+async def test_each_member_is_mailed_at_their_own_address_by_their_own_preferences(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h, httpx.AsyncClient() as http:
+        async with transaction(h.runtime.session_factory) as session:
+            tenant = await session.get(MessengerTenant, h.tenant_id)
+            assert tenant is not None
+            owner = Member(email="owner@dealer.example", name="Owner", password_hash="x")
+            staff = Member(email="staff@dealer.example", name="Staff", password_hash="x")
+            session.add_all([owner, staff])
+            await session.flush()
+            session.add_all(
+                [
+                    Membership(seller_id=tenant.seller_id, member_id=owner.id, role="owner"),
+                    Membership(seller_id=tenant.seller_id, member_id=staff.id, role="staff"),
+                    NotificationPreference(
+                        seller_id=tenant.seller_id,
+                        member_id=staff.id,
+                        email_kinds=["scam"],
+                        email_mode="immediate",
+                    ),
+                ]
+            )
+            owner_id, staff_id = owner.id, staff.id
+        mailer = InMemoryMailer()
+        await notify(h, "handoff", "A buyer asked for you.")
+        await notify(h, "scam", "Possible scam.")
+        await one_pass(h, mailer, http)
+        await one_pass(h, mailer, http)
+        sent = sorted((m.to, m.subject, m.idempotency_key) for m in mailer.sent)
+        assert sent == sorted(
+            [
+                ("owner@dealer.example", "Accorria: handoff", f"email:1:{owner_id}"),
+                ("owner@dealer.example", "Accorria: scam", f"email:2:{owner_id}"),
+                ("staff@dealer.example", "Accorria: scam", f"email:2:{staff_id}"),
+            ]
+        )
+        # The account's own address is no longer mailed once it has members.
+        assert all(m.to != "seller-100200300@example.com" for m in mailer.sent)
 
 
 async def test_the_webhook_is_signed_and_retried_with_backoff(database_url: str, make_settings: Make) -> None:

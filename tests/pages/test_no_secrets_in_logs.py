@@ -30,7 +30,18 @@ def captured() -> Iterator[io.StringIO]:
     previous_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
+    # An in-process uvicorn started by an earlier test leaves its loggers not propagating (its default
+    # log config); this capture must see them like any other logger, and leave them as it found them.
+    saved = []
+    for name in ("uvicorn", "uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.disabled, logger.level))
+        logger.propagate, logger.disabled = True, False
+        logger.setLevel(logging.NOTSET)
     yield buffer
+    for logger, propagate, disabled, level in saved:
+        logger.propagate, logger.disabled = propagate, disabled
+        logger.setLevel(level)
     root.removeHandler(handler)
     root.setLevel(previous_level)
     structlog.reset_defaults()

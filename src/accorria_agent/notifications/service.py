@@ -20,6 +20,7 @@ import httpx
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accorria_agent.accounts import repository as accounts_repo
 from accorria_agent.accounts.context import MemberContext
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.mail.interface import Mailer, OutgoingMail
@@ -114,18 +115,18 @@ async def _record_deliveries(
     session: AsyncSession, notification: SellerNotification, seller: Seller, now: datetime
 ) -> int:
     wanted: list[NotificationDelivery] = []
-    # Until the members table exists the account's only member is its owner (member id = seller id).
-    member_id = seller.id
-    preference = await repo.preference(session, seller.id, member_id)
-    kinds = list(preference.email_kinds) if preference else list(DEFAULT_EMAIL_KINDS)
-    mode = preference.email_mode if preference else "immediate"
-    if seller.email and mode != "off" and notification.kind in kinds:
+    for member_id, address in await _recipients(session, seller):
+        preference = await repo.preference(session, seller.id, member_id)
+        kinds = list(preference.email_kinds) if preference else list(DEFAULT_EMAIL_KINDS)
+        mode = preference.email_mode if preference else "immediate"
+        if mode == "off" or notification.kind not in kinds:
+            continue
         wanted.append(
             NotificationDelivery(
                 seller_id=seller.id,
                 notification_id=notification.id,
                 channel="email",
-                recipient=seller.email,
+                recipient=address,
                 idempotency_key=f"email:{notification.id}:{member_id}",
                 status="digest" if mode == "digest" else "pending",
                 created_at=now,
@@ -149,6 +150,18 @@ async def _record_deliveries(
             session.add(delivery)
             count += 1
     return count
+
+
+async def _recipients(session: AsyncSession, seller: Seller) -> list[tuple[int, str]]:
+    """Who receives the account's mail: each member at their own address, by their own preferences.
+
+    An account without members (one made by ``demo``/``seed`` before sign-up existed) has one recipient,
+    the seller's address, as member 0: the id :mod:`accorria_agent.accounts.context` gives its owner.
+    """
+    members = await accounts_repo.account_members(session, seller.id)
+    if members:
+        return [(member.id, member.email) for _, member in members if member.email]
+    return [(0, seller.email)] if seller.email else []
 
 
 def _mail_for(notification: SellerNotification, to: str, key: str) -> OutgoingMail:
