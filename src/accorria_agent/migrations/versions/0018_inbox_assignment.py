@@ -1,4 +1,4 @@
-"""Inbox: a conversation's assignee, and the indexes its keyset pages read
+"""Inbox: a conversation's assignee, and the indexes its keyset pages and unread counts read
 
 Revision ID: 0018
 Revises: 0015
@@ -32,9 +32,13 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_messenger_conversations_tenant_assigned", ["tenant_id", "assigned_member_id"], unique=False
         )
+    with op.batch_alter_table("seller_notifications", schema=None) as batch_op:
+        batch_op.create_index("ix_seller_notifications_conversation", ["conversation_id", "id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("seller_notifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_seller_notifications_conversation")
     with op.batch_alter_table("messenger_conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_messenger_conversations_tenant_assigned")
         batch_op.drop_index("ix_messenger_conversations_tenant_updated")
