@@ -7,8 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.test_dashboard_browser import demo_sign_in_link
-from tests.dashboard.test_dashboard_pages_browser import PHONE, buyer_says, serious_axe_violations, wait_until
+from tests.dashboard.test_dashboard_pages_browser import (
+    buyer_says,
+    open_live_inbox_on_a_phone,
+    serious_axe_violations,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -24,13 +28,7 @@ def test_search_filters_and_assignment_from_the_inbox(
     demo_server: str, browser_page: Any, tmp_path: Path
 ) -> None:
     page = browser_page
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
-    page.set_viewport_size(PHONE)
-    page.goto(demo_sign_in_link(tmp_path / "data", demo_server))
-    page.wait_for_selector("#live-state.live-on", timeout=15_000)
+    errors = open_live_inbox_on_a_phone(page, demo_server, tmp_path)
     buyer_says(demo_server, "9501", "is it 100% rust free?")
     buyer_says(demo_server, "9502", "hello there, any_thing new?")
     wait_until(lambda: len(shown_names(page)) == 2, "both conversations in the inbox")
