@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.dashboard.test_dashboard_browser import page_texts
 from tests.dashboard.test_dashboard_pages_browser import (
     buyer_says,
     open_live_inbox_on_a_phone,
@@ -59,4 +62,40 @@ def test_search_filters_and_assignment_from_the_inbox(
     wait_until(lambda: shown_names(page) == ["9502"], "only the conversation assigned to me")
     page.select_option("#filter", "unassigned")
     wait_until(lambda: shown_names(page) == ["9501"], "only the unassigned one")
+    assert errors == []
+
+
+def test_a_long_thread_loads_earlier_messages_on_demand(
+    demo_server: str, browser_page: Any, tmp_path: Path
+) -> None:
+    page = browser_page
+    errors = open_live_inbox_on_a_phone(page, demo_server, tmp_path)
+    buyer_says(demo_server, "9601", "hello, is it available?")
+    wait_until(lambda: len(shown_names(page)) == 1, "the conversation")
+    cid = int(page.get_attribute(".conversation-item", "data-id") or 0)
+    wait_until(lambda: len(page_texts(demo_server, "9601")) >= 1, "the bot's answer")
+    # 300 more messages written straight into the demo's store (a long thread, without 300 bot turns).
+    with sqlite3.connect(tmp_path / "data" / "accorria.db", timeout=10) as db:
+        tenant_id, before = db.execute(
+            "SELECT tenant_id, count(*) FROM messenger_messages WHERE conversation_id = ? GROUP BY tenant_id",
+            (cid,),
+        ).fetchone()
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+        db.executemany(
+            "INSERT INTO messenger_messages (tenant_id, conversation_id, direction, author, mid, text,"
+            " payload, status, sent_at, created_at, updated_at)"
+            " VALUES (?, ?, 'inbound', 'buyer', ?, ?, '{}', 'received', ?, ?, ?)",
+            [(tenant_id, cid, f"long-{n}", f"long message {n}", stamp, stamp, stamp) for n in range(300)],
+        )
+    page.goto(f"{demo_server}/dashboard/#/inbox/{cid}")
+    page.wait_for_selector("#load-earlier:not([hidden])", timeout=10_000)
+    total = len(page.query_selector_all("#messages .message"))
+    assert total == 200
+    page.click("#load-earlier")
+    wait_until(lambda: len(page.query_selector_all("#messages .message")) == 300, "the next 100")
+    page.click("#load-earlier")
+    wait_until(lambda: page.is_hidden("#load-earlier"), "the beginning of the thread")
+    ids = page.eval_on_selector_all("#messages .message", "ms => ms.map(m => Number(m.dataset.id))")
+    assert len(ids) == 300 + before and ids == sorted(set(ids))
+    assert page.inner_text("#messages .message .text") == "hello, is it available?"
     assert errors == []

@@ -30,6 +30,8 @@ function windowText(c) {
 function isScam(c) { return c.paused_reason === "scam"; }
 
 const PAGE_SIZE = 50;
+// GET /api/conversations/{id} returns the latest 200 messages; older ones come from …/messages?before=.
+const DETAIL_MESSAGES = 200;
 // The server's filter parameter for each choice of the "Show" select.
 const FILTER_PARAMS = { needs_me: ["needs_me", "true"], handed_off: ["handed_off", "true"], deals: ["deals", "true"],
   assigned_me: ["assigned", "me"], unassigned: ["assigned", "none"] };
@@ -150,6 +152,8 @@ export async function renderInbox(view, params, session) {
     nextCursor: null,
     listToken: 0,
     members: [],
+    older: [],
+    olderNext: null,
   };
   view.classList.add("inbox-view");
 
@@ -190,6 +194,8 @@ export async function renderInbox(view, params, session) {
   const pauseButton = el("button", { id: "pause-button", type: "button", disabled: true, text: "Take over" });
   const resumeButton = el("button", { id: "resume-button", type: "button", class: "secondary", disabled: true, text: "Resume bot" });
   const back = el("a", { href: "#/inbox", class: "back-link", text: "← All conversations" });
+  const earlierButton = el("button", { type: "button", id: "load-earlier", class: "secondary small", hidden: true,
+    text: "Load earlier messages" });
   const messages = el("ol", { id: "messages", class: "messages", tabindex: "0", "aria-live": "polite", "aria-label": "Messages" });
   const input = el("textarea", { id: "reply-input", name: "reply", maxlength: "2000", rows: "2", disabled: true,
     placeholder: "Write to the buyer as yourself" });
@@ -202,7 +208,7 @@ export async function renderInbox(view, params, session) {
       back,
       el("div", {}, title, modeBox, windowBox, flags, assignBox),
       el("div", { class: "actions" }, pauseButton, resumeButton)),
-    messages, form, replyStatus);
+    earlierButton, messages, form, replyStatus);
   const negotiationBox = el("div", { id: "negotiation-box" }, el("p", { class: "hint", text: "Select a conversation to see the negotiation." }));
   const questionBox = el("div", { id: "question-box" });
   const notificationList = el("ul", { id: "notifications", class: "notifications" });
@@ -304,12 +310,18 @@ export async function renderInbox(view, params, session) {
     input.disabled = false;
     send.disabled = false;
     const atBottom = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 20;
-    messages.replaceChildren(...c.messages.map(messageNode));
+    // Older pages stay shown under the detail's latest 200 (which slide forward as buyers write; the
+    // detail's copy of a message wins, so its delivery status stays current).
+    const latestIds = new Set(c.messages.map((m) => m.id));
+    const thread = state.older.filter((m) => !latestIds.has(m.id)).concat(c.messages);
+    messages.replaceChildren(...thread.map(messageNode));
+    earlierButton.hidden = state.older.length ? state.olderNext === null : c.messages.length < DETAIL_MESSAGES;
     if (atBottom) messages.scrollTop = messages.scrollHeight;
     negotiationBox.replaceChildren(negotiationPanel(c, extras, session.isOwner));
     questionBox.replaceChildren(questionsPanel(extras.questions, () => { state.lastDetail = ""; loadDetail(); }));
   }
 
+  let lastShown = null;
   async function loadDetail() {
     if (state.selected === null) return;
     const r = await api("conversations/" + encodeURIComponent(state.selected));
@@ -317,7 +329,10 @@ export async function renderInbox(view, params, session) {
       title.textContent = "Conversation not found";
       return;
     }
-    if (r.ok) renderDetail(r.body, await extrasFor(r.body));
+    if (r.ok) {
+      lastShown = r.body;
+      renderDetail(r.body, await extrasFor(r.body));
+    }
   }
 
   async function loadNotifications() {
@@ -387,7 +402,25 @@ export async function renderInbox(view, params, session) {
     await Promise.all([loadList(), loadDetail()]);
   }
 
+  async function loadEarlier() {
+    if (state.selected === null || !lastShown) return;
+    const before = state.older.length ? state.olderNext : (lastShown.messages[0] || {}).id;
+    if (!before) return;
+    const r = await api("conversations/" + encodeURIComponent(state.selected) + "/messages?limit=100&before=" +
+      encodeURIComponent(before));
+    if (!r.ok || !r.body || !Array.isArray(r.body.messages)) return;
+    const height = messages.scrollHeight;
+    // Keep what is shown now too: the detail's window moves on as new messages arrive.
+    const shown = new Set(state.older.map((m) => m.id));
+    state.older = r.body.messages.concat(state.older, lastShown.messages.filter((m) => !shown.has(m.id)));
+    state.olderNext = r.body.next_before;
+    state.lastDetail = "";
+    await loadDetail();
+    messages.scrollTop += messages.scrollHeight - height; // keep the message the seller was reading in view
+  }
+
   let searchTimer = null;
+  earlierButton.addEventListener("click", loadEarlier);
   pauseButton.addEventListener("click", () => act("pause"));
   assignSelect.addEventListener("change", assignTo);
   moreButton.addEventListener("click", loadMore);
