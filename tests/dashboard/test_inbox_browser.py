@@ -20,6 +20,15 @@ from tests.dashboard.test_dashboard_pages_browser import (
 pytestmark = pytest.mark.browser
 
 
+Inbox = tuple[Any, list[str]]
+
+
+@pytest.fixture
+def inbox(demo_server: str, browser_page: Any, tmp_path: Path) -> Inbox:
+    """The demo seller's inbox open on a phone, and the console/page/response errors collected since."""
+    return browser_page, open_live_inbox_on_a_phone(browser_page, demo_server, tmp_path)
+
+
 def shown_names(page: Any) -> list[str]:
     """The buyers listed (their PSIDs: the demo fetches no profile names)."""
     return [
@@ -27,11 +36,8 @@ def shown_names(page: Any) -> list[str]:
     ]
 
 
-def test_search_filters_and_assignment_from_the_inbox(
-    demo_server: str, browser_page: Any, tmp_path: Path
-) -> None:
-    page = browser_page
-    errors = open_live_inbox_on_a_phone(page, demo_server, tmp_path)
+def test_search_filters_and_assignment_from_the_inbox(demo_server: str, inbox: Inbox) -> None:
+    page, errors = inbox
     buyer_says(demo_server, "9501", "is it 100% rust free?")
     buyer_says(demo_server, "9502", "hello there, any_thing new?")
     wait_until(lambda: len(shown_names(page)) == 2, "both conversations in the inbox")
@@ -66,10 +72,9 @@ def test_search_filters_and_assignment_from_the_inbox(
 
 
 def test_a_long_thread_loads_earlier_messages_on_demand(
-    demo_server: str, browser_page: Any, tmp_path: Path
+    demo_server: str, inbox: Inbox, tmp_path: Path
 ) -> None:
-    page = browser_page
-    errors = open_live_inbox_on_a_phone(page, demo_server, tmp_path)
+    page, errors = inbox
     buyer_says(demo_server, "9601", "hello, is it available?")
     wait_until(lambda: len(shown_names(page)) == 1, "the conversation")
     cid = int(page.get_attribute(".conversation-item", "data-id") or 0)
