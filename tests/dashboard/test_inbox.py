@@ -4,8 +4,11 @@ conversation list and of a thread, and tenant isolation of all of it, on SQLite 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, select
@@ -388,3 +391,45 @@ async def test_thread_messages_page_back_from_the_latest_100(database_url: str, 
         for params in ({"limit": 0}, {"limit": 501}, {"before": 0}, {"before": "x"}):
             assert (await h.client.get(url, params=params, headers=headers)).status_code == 422
         await asyncio.sleep(0)
+
+
+async def test_on_sqlite_a_page_reads_conversations_through_the_keyset_index(
+    sqlite_template: Path, tmp_path: Path, make_settings: Make
+) -> None:
+    """The embedded store's plan (no ANALYZE): the page walks ``ix_messenger_conversations_tenant_updated``
+    and nothing but the search scans a table of tenant data."""
+    path = tmp_path / "plans.db"
+    shutil.copy(sqlite_template, path)
+    async with sim_harness(make_settings, f"sqlite+aiosqlite:///{path}") as h:
+        await add_conversations(h, h.tenant_id, [f"P{i}" for i in range(30)])
+        headers = await auth_for_tenant(h, h.tenant_id)
+        first = await h.client.get("/api/conversations", params={"limit": 10}, headers=headers)
+        statements: list[tuple[str, Any]] = []
+
+        @event.listens_for(h.runtime.engine.sync_engine, "before_cursor_execute")
+        def capture(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, _many: bool) -> None:
+            if statement.lstrip().upper().startswith("SELECT"):
+                statements.append((statement, params))
+
+        for params in (
+            {"limit": 10, "cursor": first.headers["X-Next-Cursor"]},
+            {"limit": 10, "needs_me": "true"},
+            {"limit": 10, "assigned": "me"},
+        ):
+            assert (
+                await h.client.get("/api/conversations", params=params, headers=headers)
+            ).status_code == 200
+        event.remove(h.runtime.engine.sync_engine, "before_cursor_execute", capture)
+    with sqlite3.connect(path) as connection:
+        plans = [
+            [row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + statement, parameters)]
+            for statement, parameters in statements
+            if "FROM messenger_conversations" in statement
+        ]
+    assert len(plans) == 3
+    keyset, needs_me, assigned = plans
+    assert any("ix_messenger_conversations_tenant_updated" in step for step in keyset), keyset
+    assert any("ix_messenger_conversations_tenant_updated" in step for step in needs_me), needs_me
+    assert any("ix_messenger_conversations_tenant_assigned" in step for step in assigned), assigned
+    for plan in plans:
+        assert not [s for s in plan if s.startswith("SCAN ") and "USING" not in s], plan

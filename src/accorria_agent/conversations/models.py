@@ -20,8 +20,14 @@ class Conversation(Base):
         UniqueConstraint("tenant_id", "buyer_psid"),
         # The inbox pages a Page's conversations by last activity (keyset on updated_at, id).
         Index("ix_messenger_conversations_tenant_updated", "tenant_id", "updated_at", "id"),
-        # "Assigned to me" reads only the member's conversations.
-        Index("ix_messenger_conversations_tenant_assigned", "tenant_id", "assigned_member_id"),
+        # "Assigned to me" pages only the member's conversations, in the same order.
+        Index(
+            "ix_messenger_conversations_tenant_assigned",
+            "tenant_id",
+            "assigned_member_id",
+            "updated_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

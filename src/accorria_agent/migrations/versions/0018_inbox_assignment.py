@@ -30,7 +30,9 @@ def upgrade() -> None:
             "ix_messenger_conversations_tenant_updated", ["tenant_id", "updated_at", "id"], unique=False
         )
         batch_op.create_index(
-            "ix_messenger_conversations_tenant_assigned", ["tenant_id", "assigned_member_id"], unique=False
+            "ix_messenger_conversations_tenant_assigned",
+            ["tenant_id", "assigned_member_id", "updated_at", "id"],
+            unique=False,
         )
     with op.batch_alter_table("seller_notifications", schema=None) as batch_op:
         batch_op.create_index("ix_seller_notifications_conversation", ["conversation_id", "id"], unique=False)
