@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import event, select
 
 from accorria_agent.accounts.models import Member, Membership
+from accorria_agent.accounts.service import start_session
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.db.engine import transaction
 from accorria_agent.live.bus import ensure_listening
@@ -433,3 +434,33 @@ async def test_on_sqlite_a_page_reads_conversations_through_the_keyset_index(
     assert any("ix_messenger_conversations_tenant_assigned" in step for step in assigned), assigned
     for plan in plans:
         assert not [s for s in plan if s.startswith("SCAN ") and "USING" not in s], plan
+
+
+async def test_a_staff_member_assigns_to_themselves_and_sees_their_own_queue(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        seller_id = await seller_of(h, h.tenant_id)
+        await add_member(h, seller_id, "Olga Owner", role="owner")
+        staff_id = await add_member(h, seller_id, "Sam Staff")
+        first, second = await add_conversations(h, h.tenant_id, ["Ann", "Ben"], listing_id=h.listing_id)
+        async with transaction(h.runtime.session_factory) as session:
+            link = (
+                await session.execute(select(Membership).where(Membership.member_id == staff_id))
+            ).scalar_one()
+            opened = await start_session(session, h.runtime.settings, staff_id, link, h.runtime.clock())
+        staff = {"Cookie": f"accorria_session={opened.token}; accorria_csrf=c", "X-CSRF-Token": "c"}
+        owner = await auth_for_tenant(h, h.tenant_id)
+
+        mine = await h.client.post(
+            f"/api/conversations/{first}/assign", json={"member_id": staff_id}, headers=staff
+        )
+        assert mine.status_code == 200, mine.text
+        assert mine.json()["assignee"]["name"] == "Sam Staff"
+        assert mine.json()["listing"]["price_floor"] is None  # staff never see the floor
+        queue = (await h.client.get("/api/conversations?assigned=me", headers=staff)).json()
+        assert [c["id"] for c in queue] == [first]
+        owners = (await h.client.get("/api/conversations?assigned=me", headers=owner)).json()
+        assert owners == []
+        unassigned = (await h.client.get("/api/conversations?assigned=none", headers=staff)).json()
+        assert [c["id"] for c in unassigned] == [second]
