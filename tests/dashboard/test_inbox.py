@@ -36,6 +36,14 @@ async def add_member(h: SimHarness, seller_id: int, name: str, role: str = "staf
         return person.id
 
 
+async def owner_and_staff(h: SimHarness) -> int:
+    """Olga (owner, whom the bearer token acts as) and Sam (staff) in the harness seller's account;
+    returns Sam's member id."""
+    seller_id = await seller_of(h, h.tenant_id)
+    await add_member(h, seller_id, "Olga Owner", role="owner")
+    return await add_member(h, seller_id, "Sam Staff")
+
+
 async def add_conversations(
     h: SimHarness, tenant_id: int, names: list[str], *, texts: list[str] | None = None, **fields: Any
 ) -> list[int]:
@@ -173,9 +181,7 @@ async def test_a_removed_member_is_no_longer_shown_as_the_assignee(
     database_url: str, make_settings: Make
 ) -> None:
     async with sim_harness(make_settings, database_url) as h:
-        seller_id = await seller_of(h, h.tenant_id)
-        await add_member(h, seller_id, "Olga Owner", role="owner")
-        staff_id = await add_member(h, seller_id, "Sam Staff")
+        staff_id = await owner_and_staff(h)
         (cid,) = await add_conversations(h, h.tenant_id, ["Ann"])
         headers = await auth_for_tenant(h, h.tenant_id)
         await h.client.post(f"/api/conversations/{cid}/assign", json={"member_id": staff_id}, headers=headers)
@@ -440,9 +446,7 @@ async def test_a_staff_member_assigns_to_themselves_and_sees_their_own_queue(
     database_url: str, make_settings: Make
 ) -> None:
     async with sim_harness(make_settings, database_url) as h:
-        seller_id = await seller_of(h, h.tenant_id)
-        await add_member(h, seller_id, "Olga Owner", role="owner")
-        staff_id = await add_member(h, seller_id, "Sam Staff")
+        staff_id = await owner_and_staff(h)
         first, second = await add_conversations(h, h.tenant_id, ["Ann", "Ben"], listing_id=h.listing_id)
         async with transaction(h.runtime.session_factory) as session:
             link = (
