@@ -140,6 +140,10 @@ NEUTRAL = frozenset(
         "date_to",
         "from",
         "kind",
+        "needs_me",
+        "handed_off",
+        "deals",
+        "assigned",
     }
 )
 

@@ -41,11 +41,12 @@ class OtherSeller:
     message_id: int
     notification_id: int
     headers: dict[str, str]
+    listing_id: int = 0
 
 
 async def other_seller(h: SimHarness) -> OtherSeller:
     """Seller B: a second seller with their own Page, a buyer conversation, a message and a notification."""
-    tenant_id, _ = await seed(h.runtime, page_id=OTHER_PAGE_ID)
+    tenant_id, listing_id = await seed(h.runtime, page_id=OTHER_PAGE_ID)
     async with transaction(h.runtime.session_factory) as session:
         conversation = await repo.get_or_create_conversation(session, tenant_id, "7007")
         conversation.last_buyer_message_at = h.runtime.clock()
@@ -64,4 +65,4 @@ async def other_seller(h: SimHarness) -> OtherSeller:
         note = await notify_seller(session, tenant_id, conversation.id, "handoff", "B's notification")
         await session.flush()
         ids = (conversation.id, message.id, note.id)
-    return OtherSeller(tenant_id, *ids, headers=await auth_for_tenant(h, tenant_id))
+    return OtherSeller(tenant_id, *ids, headers=await auth_for_tenant(h, tenant_id), listing_id=listing_id)

@@ -143,6 +143,11 @@ async def list_members(session: AsyncSession, member: MemberContext) -> list[Acc
     ]
 
 
+async def member_names(session: AsyncSession, seller_id: int) -> dict[int, str]:
+    """Member id → name of everyone in the account, in one query (who a conversation is assigned to)."""
+    return {person.id: person.name for _link, person in await repo.account_members(session, seller_id)}
+
+
 async def _membership_or_404(session: AsyncSession, seller_id: int, member_id: int) -> Membership:
     found = await repo.membership(session, seller_id, member_id)
     if found is None:

@@ -18,9 +18,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 
 from accorria_agent.analytics.service import ReportQuery, report
+from accorria_agent.bench.harness import finish_bulk_load
 from accorria_agent.bench.scale import sibling_database
 from accorria_agent.conversations.mode_changes import ConversationModeChange
 from accorria_agent.conversations.models import Conversation, Message
@@ -223,17 +224,7 @@ async def _seed(url: str, sizes: list[int], console: Console) -> list[int]:
                             await connection.execute(insert(model), values)
             console.print(f"seeded seller {seller_id}: {size} conversations")
             seller_ids.append(seller_id)
-        async with engine.connect() as connection:
-            await connection.execution_options(isolation_level="AUTOCOMMIT")
-            for table in _TABLES:
-                await connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                        f"(SELECT COALESCE(max(id), 0) + 1 FROM {table}), false)"
-                    )
-                )
-                # A store that grew over months is vacuumed and analysed; a fresh bulk load is not.
-                await connection.execute(text(f"VACUUM (ANALYZE) {table}"))
+        await finish_bulk_load(engine, _TABLES)
     finally:
         await engine.dispose()
     return seller_ids

@@ -12,12 +12,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from cryptography.fernet import Fernet
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accorria_agent.bench.fault_support import message_body
 from accorria_agent.bench.loadgen import build_request
@@ -125,6 +126,23 @@ def percentile(values: list[float], q: float) -> float:
         if ordered
         else float("nan")
     )
+
+
+async def finish_bulk_load(engine: AsyncEngine, tables: Iterable[str]) -> None:
+    """After multi-row INSERTs with explicit ids: move each table's id sequence past them, and
+    VACUUM ANALYZE it (a store that grew over months is vacuumed and analysed; a fresh bulk load is not)."""
+    from sqlalchemy import text
+
+    async with engine.connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        for table in tables:
+            await connection.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT COALESCE(max(id), 0) + 1 FROM {table}), false)"
+                )
+            )
+            await connection.execute(text(f"VACUUM (ANALYZE) {table}"))
 
 
 def reset_postgres(url: str) -> None:

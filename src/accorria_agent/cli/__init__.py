@@ -401,12 +401,16 @@ def bench_negotiate(
         raise typer.Exit(1)
 
 
+# The benchmarks that seed a scratch database of their own next to the one named.
+ScratchPostgresUrl = Annotated[
+    str, typer.Option(help="A PostgreSQL server's database URL; a scratch database next to it is used.")
+]
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
 @bench_app.command("analytics")
 def bench_analytics(
-    database_url: Annotated[
-        str,
-        typer.Option(help="A PostgreSQL server's database URL; a scratch database next to it is used."),
-    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    database_url: ScratchPostgresUrl = DEFAULT_POSTGRES_URL,
     conversations: Annotated[int, typer.Option(min=100, help="The large seller's conversations.")] = 100_000,
     runs: Annotated[int, typer.Option(min=3, help="Timed reports per seller.")] = 20,
 ) -> None:
@@ -417,6 +421,32 @@ def bench_analytics(
 
     figures = run_analytics(database_url, conversations, runs)
     if figures["large_p95_ms"] >= GOAL_MS:
+        raise typer.Exit(1)
+
+
+@bench_app.command("dashboard")
+def bench_dashboard(
+    database_url: ScratchPostgresUrl = DEFAULT_POSTGRES_URL,
+    conversations: Annotated[int, typer.Option(min=100, help="The large seller's conversations.")] = 10_000,
+    thread: Annotated[int, typer.Option(min=10, help="Messages in the large seller's long thread.")] = 500,
+    dashboards: Annotated[int, typer.Option(min=1, help="Open dashboards (SSE) hearing each message.")] = 100,
+    rounds: Annotated[int, typer.Option(min=1, help="Buyer messages posted while they listen.")] = 10,
+    runs: Annotated[int, typer.Option(min=3, help="Timed requests per kind and seller.")] = 30,
+) -> None:
+    """Inbox first page, a 500-message thread and 100 live dashboards with 10,000 conversations stored."""
+    if not database_url.startswith(("postgresql", "postgres://")):
+        _fail("--database-url must be a PostgreSQL URL")
+    from accorria_agent.bench.dashboard import run_dashboard
+
+    figures = run_dashboard(
+        database_url,
+        conversations=conversations,
+        thread_messages=thread,
+        dashboards=dashboards,
+        rounds=rounds,
+        runs=runs,
+    )
+    if not all(figures["goals"].values()):
         raise typer.Exit(1)
 
 

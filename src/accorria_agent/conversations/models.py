@@ -16,7 +16,19 @@ class Conversation(Base):
     """One buyer (PSID) talking to one Page (tenant), optionally about one listing."""
 
     __tablename__ = "messenger_conversations"
-    __table_args__ = (UniqueConstraint("tenant_id", "buyer_psid"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "buyer_psid"),
+        # The inbox pages a Page's conversations by last activity (keyset on updated_at, id).
+        Index("ix_messenger_conversations_tenant_updated", "tenant_id", "updated_at", "id"),
+        # "Assigned to me" pages only the member's conversations, in the same order.
+        Index(
+            "ix_messenger_conversations_tenant_assigned",
+            "tenant_id",
+            "assigned_member_id",
+            "updated_at",
+            "id",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"), index=True)
@@ -33,6 +45,9 @@ class Conversation(Base):
     last_bot_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seller_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disclosed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The member of the seller's account who looks after this buyer (None: anyone). Only the dashboard's
+    # assign use case writes it, after checking the member belongs to the conversation's account.
+    assigned_member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from pathlib import Path as FsPath
-from typing import Annotated, Protocol, TypeVar
+from typing import Annotated, Literal, Protocol, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import FileResponse, RedirectResponse, Response
@@ -25,9 +26,12 @@ from accorria_agent.dashboard import service
 from accorria_agent.dashboard.auth import current_seller
 from accorria_agent.dashboard.preview import router as preview_router
 from accorria_agent.dashboard.schemas import (
+    AssignIn,
     ConversationDetail,
     ConversationSummary,
+    InboxFilter,
     MessageOut,
+    MessagePage,
     NotificationOut,
     ReplyIn,
     SettingsOut,
@@ -109,14 +113,69 @@ def _for_role(summary: SummaryT, member: MemberContext) -> SummaryT:
 
 @api.get("/conversations", response_model=list[ConversationSummary])
 async def list_conversations(
+    request: Request,
+    response: Response,
     member: Member,
     runtime: RuntimeDep,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    needs_me: bool = False,
+    handed_off: bool = False,
+    deals: bool = False,
+    listing_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    assigned: Literal["me", "none"] | None = None,
 ) -> list[ConversationSummary]:
-    """The seller's conversations, most recently active first."""
-    found = await service.list_conversations(session, member.seller_id, runtime.clock(), limit)
-    return [_for_role(summary, member) for summary in found]
+    """One page of the seller's conversations, most recently active first, searched and filtered.
+
+    The body stays the list it always was; the next page's opaque cursor is in the ``X-Next-Cursor``
+    header (and a ``Link: <…>; rel="next"``), absent on the last page.
+    """
+    text = q.strip() if q is not None else ""
+    wanted = InboxFilter(
+        text=text or None,
+        needs_me=needs_me,
+        handed_off=handed_off,
+        deals=deals,
+        listing_id=listing_id,
+        assigned_to=member.member_id if assigned == "me" else None,
+        unassigned=assigned == "none",
+    )
+    found = await service.list_conversations(
+        session, member.seller_id, runtime.clock(), limit, wanted=wanted, cursor=cursor
+    )
+    if found.next_cursor is not None:
+        following = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        response.headers["X-Next-Cursor"] = found.next_cursor
+        next_url = request.url.path + "?" + urlencode([*following, ("cursor", found.next_cursor)])
+        response.headers["Link"] = f'<{next_url}>; rel="next"'
+    return [_for_role(summary, member) for summary in found.conversations]
+
+
+@api.post("/conversations/{conversation_id}/assign", response_model=ConversationSummary)
+async def assign(
+    conversation_id: ConversationId, body: AssignIn, member: Member, runtime: RuntimeDep, session: DbSession
+) -> ConversationSummary:
+    """Assign the conversation to a member of this account (``null``: to nobody). Audited, live."""
+    await service.assign_conversation(
+        session, member.seller_id, conversation_id, body.member_id, actor_id=member.member_id
+    )
+    summary = await service.conversation_summary(session, member.seller_id, conversation_id, runtime.clock())
+    return _for_role(summary, member)
+
+
+@api.get("/conversations/{conversation_id}/messages", response_model=MessagePage)
+async def list_messages(
+    conversation_id: ConversationId,
+    member: Member,
+    session: DbSession,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> MessagePage:
+    """A thread's latest ``limit`` messages (older than message ``before``), oldest first, with
+    ``next_before`` to page further back."""
+    return await service.message_page(session, member.seller_id, conversation_id, before=before, limit=limit)
 
 
 @api.get("/conversations/{conversation_id}", response_model=ConversationDetail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -15,6 +16,19 @@ MAX_DISCLOSURE_CHARS = 500
 # A week: auto-resume later than the HUMAN_AGENT window makes no sense (nothing could be sent).
 MAX_AUTO_RESUME_MINUTES = 7 * 24 * 60
 PREVIEW_CHARS = 120
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    """What the inbox asks for; every condition narrows (they combine with AND)."""
+
+    text: str | None = None
+    needs_me: bool = False
+    handed_off: bool = False
+    deals: bool = False
+    listing_id: int | None = None
+    assigned_to: int | None = None
+    unassigned: bool = False
 
 
 class _Out(BaseModel):
@@ -48,6 +62,13 @@ class MessagePreview(_Out):
     sent_at: datetime
 
 
+class AssigneeOut(_Out):
+    """The member of the account who looks after a conversation."""
+
+    member_id: int
+    name: str
+
+
 class ConversationSummary(_Out):
     id: int
     tenant_id: int
@@ -66,6 +87,9 @@ class ConversationSummary(_Out):
     negotiation: NegotiationSummary
     unread_notifications: int
     updated_at: datetime
+    # None: nobody in particular (anyone in the account may answer).
+    assigned_member_id: int | None = None
+    assignee: AssigneeOut | None = None
 
 
 class MessageOut(_Out):
@@ -94,6 +118,28 @@ class NotificationOut(_Out):
 class ConversationDetail(ConversationSummary):
     messages: list[MessageOut]
     notifications: list[NotificationOut]
+
+
+class ConversationPage(BaseModel):
+    """One page of the inbox; ``next_cursor`` (None on the last page) is sent back as ``cursor``."""
+
+    conversations: list[ConversationSummary]
+    next_cursor: str | None
+
+
+class MessagePage(BaseModel):
+    """A thread's messages, oldest first; ``next_before`` (None: the first message is here) pages back."""
+
+    messages: list[MessageOut]
+    next_before: int | None
+
+
+class AssignIn(BaseModel):
+    """``{"member_id": <a member of this account>}`` assigns; ``{"member_id": null}`` unassigns."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    member_id: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None
 
 
 class ReplyIn(BaseModel):

@@ -11,14 +11,18 @@ committed: the seller's decision stands even when Meta is slow or refuses the ha
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accorria_agent.accounts.members import member_names
 from accorria_agent.audit import service as audit
 from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
@@ -26,17 +30,21 @@ from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.dashboard import repository as dashboard_repo
 from accorria_agent.dashboard.schemas import (
     PREVIEW_CHARS,
+    AssigneeOut,
     ConversationDetail,
+    ConversationPage,
     ConversationSummary,
+    InboxFilter,
     ListingSummary,
     MessageOut,
+    MessagePage,
     MessagePreview,
     NegotiationSummary,
     NotificationOut,
     SettingsOut,
     SettingsPatch,
 )
-from accorria_agent.errors import NotFound
+from accorria_agent.errors import BadRequest, NotFound
 from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
@@ -151,11 +159,21 @@ def _seconds_left(now: datetime, last: datetime | None) -> tuple[int, int]:
 
 
 async def _summaries(
-    session: AsyncSession, tenant: MessengerTenant, conversations: Sequence[Conversation], now: datetime
+    session: AsyncSession,
+    tenant: MessengerTenant,
+    conversations: Sequence[Conversation],
+    now: datetime,
+    members: dict[int, str] | None = None,
 ) -> list[ConversationSummary]:
-    """Summaries of one tenant's conversations in three scoped queries (no query per conversation)."""
+    """Summaries of one tenant's conversations in three scoped queries (no query per conversation).
+
+    ``members`` (id → name of the account's members, read once per request) names the assignee; it is
+    read here when the caller did not.
+    """
     if not conversations:
         return []
+    if members is None:
+        members = await member_names(session, tenant.seller_id)
     ids = [c.id for c in conversations]
     listing_ids = {c.listing_id for c in conversations if c.listing_id is not None}
     listings = await dashboard_repo.listings_by_id(session, tenant.id, listing_ids)
@@ -165,6 +183,13 @@ async def _summaries(
     for conversation in conversations:
         listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
         expires_in, human_agent_expires_in = _seconds_left(now, conversation.last_buyer_message_at)
+        # Someone no longer in the account (removed after being assigned) is shown as nobody.
+        assignee_id = conversation.assigned_member_id
+        assignee = (
+            AssigneeOut(member_id=assignee_id, name=members[assignee_id])
+            if assignee_id is not None and assignee_id in members
+            else None
+        )
         out.append(
             ConversationSummary(
                 id=conversation.id,
@@ -194,21 +219,122 @@ async def _summaries(
                 negotiation=_negotiation(conversation.negotiation_state),
                 unread_notifications=unread.get(conversation.id, 0),
                 updated_at=conversation.updated_at,
+                assigned_member_id=assignee.member_id if assignee is not None else None,
+                assignee=assignee,
             )
         )
     return out
 
 
+def encode_cursor(updated_at: datetime, conversation_id: int) -> str:
+    """The opaque ``next_cursor``: where the next page starts (last activity, id of the last row)."""
+    raw = json.dumps([updated_at.astimezone(UTC).isoformat(), conversation_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    """The position a cursor names; anything not made by :func:`encode_cursor` is a 400."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at_text, conversation_id = json.loads(raw)
+        at = datetime.fromisoformat(at_text)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise BadRequest("this cursor is not one the inbox gave out", code="invalid_cursor") from None
+    valid_id = isinstance(conversation_id, int) and not isinstance(conversation_id, bool)
+    if at.tzinfo is None or not valid_id:
+        raise BadRequest("this cursor is not one the inbox gave out", code="invalid_cursor")
+    return at.astimezone(UTC), conversation_id
+
+
 async def list_conversations(
-    session: AsyncSession, seller_id: int, now: datetime, limit: int = 200
-) -> list[ConversationSummary]:
-    """The seller's conversations on all their Pages, most recently active first."""
+    session: AsyncSession,
+    seller_id: int,
+    now: datetime,
+    limit: int = 200,
+    *,
+    wanted: InboxFilter | None = None,
+    cursor: str | None = None,
+) -> ConversationPage:
+    """One page of the seller's conversations on all their Pages, most recently active first.
+
+    Each Page is read with one keyset query for ``limit + 1`` rows (the extra one says whether there is
+    a next page); only the rows shown get their summaries (three queries per Page) and the account's
+    members are read once. A seller with one Page: six statements, whatever the store's size.
+    """
+    after = decode_cursor(cursor) if cursor is not None else None
+    wanted = wanted or InboxFilter()
+    tenants = await owned_tenants(session, seller_id)
+    if wanted.listing_id is not None:
+        # Filtering by someone else's listing is "not found", as reading it would be (not an empty page).
+        owned = [await dashboard_repo.listings_by_id(session, t.id, {wanted.listing_id}) for t in tenants]
+        if not any(owned):
+            raise NotFound("listing not found")
+    found: list[tuple[MessengerTenant, Conversation]] = []
+    for tenant in tenants:
+        rows = await dashboard_repo.conversations_page(
+            session, tenant.id, wanted, after=after, limit=limit + 1
+        )
+        found.extend((tenant, row) for row in rows)
+    found.sort(key=lambda pair: (pair[1].updated_at, pair[1].id), reverse=True)
+    shown, more = found[:limit], len(found) > limit
+    members = await member_names(session, seller_id) if shown else {}
     out: list[ConversationSummary] = []
-    for tenant in await owned_tenants(session, seller_id):
-        conversations = await dashboard_repo.recent_conversations(session, tenant.id, limit)
-        out.extend(await _summaries(session, tenant, conversations, now))
+    for tenant in tenants:
+        of_tenant = [conversation for owner, conversation in shown if owner.id == tenant.id]
+        out.extend(await _summaries(session, tenant, of_tenant, now, members))
     out.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
-    return out[:limit]
+    last = shown[-1][1] if shown else None
+    next_cursor = encode_cursor(last.updated_at, last.id) if more and last is not None else None
+    return ConversationPage(conversations=out, next_cursor=next_cursor)
+
+
+async def message_page(
+    session: AsyncSession, seller_id: int, conversation_id: int, *, before: int | None, limit: int
+) -> MessagePage:
+    """A thread's newest ``limit`` messages (older than message ``before``), oldest first.
+
+    ``next_before`` is the id to pass as ``before`` for the older ones (None: this is the beginning).
+    """
+    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    rows = await dashboard_repo.messages_before(
+        session, tenant.id, conversation.id, before=before, limit=limit + 1
+    )
+    shown = rows[:limit]
+    next_before = shown[-1].id if len(rows) > limit else None
+    return MessagePage(messages=[_message_out(m) for m in reversed(shown)], next_before=next_before)
+
+
+async def assign_conversation(
+    session: AsyncSession,
+    seller_id: int,
+    conversation_id: int,
+    member_id: int | None,
+    *,
+    actor_id: int | None = None,
+) -> None:
+    """Give the conversation to a member of the seller's account (``None``: to nobody), audited and live.
+
+    A member of another account is "not found" like any foreign id (no hint that the id exists).
+    """
+    _tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    if member_id is not None and member_id not in await member_names(session, seller_id):
+        raise NotFound("member not found")
+    previous = conversation.assigned_member_id
+    if previous == member_id:
+        return  # idempotent: nothing changes, nothing to audit or announce
+    conversation.assigned_member_id = member_id
+    await session.flush()
+    await audit.by_member(
+        session,
+        seller_id,
+        actor_id,
+        "conversation.assign",
+        ("conversation", conversation_id),
+        assignee_id=member_id,
+        previous_assignee_id=previous,
+    )
+    await announce(session, seller_id, "conversation", conversation_id)
+    log.info("dashboard_assign", seller_id=seller_id, conversation_id=conversation_id, member_id=member_id)
 
 
 async def conversation_detail(

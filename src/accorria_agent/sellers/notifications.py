@@ -19,7 +19,12 @@ class SellerNotification(Base):
     """One thing the seller should know about."""
 
     __tablename__ = "seller_notifications"
-    __table_args__ = (Index("ix_seller_notifications_tenant_created", "tenant_id", "id"),)
+    __table_args__ = (
+        Index("ix_seller_notifications_tenant_created", "tenant_id", "id"),
+        # A conversation's notifications and its unread count (the inbox's "needs me") without reading
+        # every notification of the Page.
+        Index("ix_seller_notifications_conversation", "conversation_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"))

@@ -31,7 +31,7 @@ export async function api(path, options = {}) {
   }
   const missing = response.status === 405 ||
     (response.status === 404 && (!body || body.detail === "Not Found"));
-  return { ok: response.ok, status: response.status, body, missing };
+  return { ok: response.ok, status: response.status, body, missing, headers: response.headers };
 }
 
 /** A readable sentence out of an error answer (typed {detail, code} or FastAPI's 422 list). */

@@ -1,5 +1,7 @@
 /* The inbox: conversation list with filters and search, the thread, the negotiation side panel and the
- * seller's controls (take over, resume, reply). Live: refetches what /api/live names. */
+ * seller's controls (take over, resume, reply, assign). Live: refetches what /api/live names.
+ * Search, filters and paging are the server's (GET /api/conversations?q=&needs_me=…&cursor=): the list
+ * holds the pages loaded so far, "Load more" follows the X-Next-Cursor header. */
 
 import { api, errorText, features } from "./api.js";
 import { duration, el, emptyState, money, safeClass, status, when } from "./dom.js";
@@ -26,20 +28,21 @@ function windowText(c) {
 }
 
 function isScam(c) { return c.paused_reason === "scam"; }
-function needsMe(c) { return c.mode !== "bot" || c.unread_notifications > 0; }
-function isDeal(c) { return c.negotiation && c.negotiation.agreed_price !== null && c.negotiation.agreed_price !== undefined; }
 
-function matches(c, filter, listingId, query) {
-  if (filter === "needs_me" && !needsMe(c)) return false;
-  if (filter === "handed_off" && c.mode !== "handed_off") return false;
-  if (filter === "deals" && !isDeal(c)) return false;
-  if (listingId && (!c.listing || String(c.listing.id) !== listingId)) return false;
-  if (query) {
-    const hay = [buyerName(c), c.listing ? c.listing.title : "", c.last_message ? c.last_message.text || "" : ""]
-      .join(" ").toLowerCase();
-    if (!hay.includes(query)) return false;
-  }
-  return true;
+const PAGE_SIZE = 50;
+// GET /api/conversations/{id} returns the latest 200 messages; older ones come from …/messages?before=.
+const DETAIL_MESSAGES = 200;
+// The server's filter parameter for each choice of the "Show" select.
+const FILTER_PARAMS = { needs_me: ["needs_me", "true"], handed_off: ["handed_off", "true"], deals: ["deals", "true"],
+  assigned_me: ["assigned", "me"], unassigned: ["assigned", "none"] };
+
+function listQuery(state, limit, cursor) {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (FILTER_PARAMS[state.filter]) params.set(...FILTER_PARAMS[state.filter]);
+  if (state.listingId) params.set("listing_id", state.listingId);
+  if (state.query) params.set("q", state.query);
+  if (cursor) params.set("cursor", cursor);
+  return "conversations?" + params.toString();
 }
 
 function authorLabel(m) {
@@ -146,6 +149,11 @@ export async function renderInbox(view, params, session) {
     query: "",
     lastDetail: "",
     seenNotifications: null,
+    nextCursor: null,
+    listToken: 0,
+    members: [],
+    older: [],
+    olderNext: null,
   };
   view.classList.add("inbox-view");
 
@@ -153,7 +161,9 @@ export async function renderInbox(view, params, session) {
     el("option", { value: "all", text: "All" }),
     el("option", { value: "needs_me", text: "Needs me" }),
     el("option", { value: "handed_off", text: "Handed off" }),
-    el("option", { value: "deals", text: "Deals" }));
+    el("option", { value: "deals", text: "Deals" }),
+    el("option", { value: "assigned_me", text: "Assigned to me" }),
+    el("option", { value: "unassigned", text: "Unassigned" }));
   const listingSelect = el("select", { id: "listing-filter", name: "listing" }, el("option", { value: "", text: "All listings" }));
   const search = el("input", { id: "search", type: "search", name: "q", placeholder: "Search buyers, cars, messages" });
   const alertButton = el("button", { type: "button", id: "alerts-button", class: "secondary",
@@ -164,6 +174,7 @@ export async function renderInbox(view, params, session) {
   });
   const list = el("ul", { id: "conversation-list", class: "conversation-list" });
   const empty = el("div", { id: "conversation-empty", hidden: true });
+  const moreButton = el("button", { type: "button", id: "load-more", class: "secondary", hidden: true, text: "Load more" });
   const sidebar = el("section", { class: "sidebar", "aria-label": "Conversations" },
     el("h1", { class: "pane-title", text: "Inbox" }),
     el("div", { class: "filters" },
@@ -171,15 +182,20 @@ export async function renderInbox(view, params, session) {
       el("label", { for: "listing-filter", class: "visually-hidden", text: "Listing" }), listingSelect,
       el("label", { for: "search", class: "visually-hidden", text: "Search" }), search,
       alertButton),
-    list, empty);
+    list, empty, moreButton);
 
   const title = el("h2", { id: "conversation-title", text: "Select a conversation" });
   const modeBox = el("span", { id: "conversation-mode" });
   const windowBox = el("p", { id: "conversation-window", class: "hint" });
   const flags = el("div", { id: "conversation-flags" });
+  const assignSelect = el("select", { id: "assign-select", name: "assignee", disabled: true },
+    el("option", { value: "", text: "Nobody" }));
+  const assignBox = el("div", { class: "assign" }, el("label", { for: "assign-select", text: "Assigned to" }), assignSelect);
   const pauseButton = el("button", { id: "pause-button", type: "button", disabled: true, text: "Take over" });
   const resumeButton = el("button", { id: "resume-button", type: "button", class: "secondary", disabled: true, text: "Resume bot" });
   const back = el("a", { href: "#/inbox", class: "back-link", text: "← All conversations" });
+  const earlierButton = el("button", { type: "button", id: "load-earlier", class: "secondary small", hidden: true,
+    text: "Load earlier messages" });
   const messages = el("ol", { id: "messages", class: "messages", tabindex: "0", "aria-live": "polite", "aria-label": "Messages" });
   const input = el("textarea", { id: "reply-input", name: "reply", maxlength: "2000", rows: "2", disabled: true,
     placeholder: "Write to the buyer as yourself" });
@@ -190,9 +206,9 @@ export async function renderInbox(view, params, session) {
   const thread = el("section", { class: "conversation", "aria-label": "Conversation" },
     el("div", { class: "conversation-header" },
       back,
-      el("div", {}, title, modeBox, windowBox, flags),
+      el("div", {}, title, modeBox, windowBox, flags, assignBox),
       el("div", { class: "actions" }, pauseButton, resumeButton)),
-    messages, form, replyStatus);
+    earlierButton, messages, form, replyStatus);
   const negotiationBox = el("div", { id: "negotiation-box" }, el("p", { class: "hint", text: "Select a conversation to see the negotiation." }));
   const questionBox = el("div", { id: "question-box" });
   const notificationList = el("ul", { id: "notifications", class: "notifications" });
@@ -202,27 +218,34 @@ export async function renderInbox(view, params, session) {
   const layout = el("div", { id: "layout", class: "layout" + (state.selected ? " has-selection" : "") }, sidebar, thread, panel);
   view.append(layout);
 
-  function renderList() {
-    const listings = new Map();
-    for (const c of state.conversations) if (c.listing) listings.set(String(c.listing.id), c.listing.title);
+  const listingTitles = new Map();
+  function renderListingOptions() {
+    for (const c of state.conversations) if (c.listing) listingTitles.set(String(c.listing.id), c.listing.title);
     const current = listingSelect.value;
     listingSelect.replaceChildren(el("option", { value: "", text: "All listings" }),
-      ...[...listings].map(([id, t]) => el("option", { value: id, text: t })));
-    listingSelect.value = listings.has(current) ? current : "";
-    const shown = state.conversations.filter((c) => matches(c, state.filter, state.listingId, state.query));
+      ...[...listingTitles].map(([id, t]) => el("option", { value: id, text: t })));
+    listingSelect.value = listingTitles.has(current) ? current : "";
+  }
+
+  function renderList() {
+    renderListingOptions();
+    const shown = state.conversations;
     list.replaceChildren(...shown.map((c) => {
       const link = el("a", { href: "#/inbox/" + c.id, class: "conversation-link" },
         el("span", { class: "name", text: buyerName(c) }), modeNode(c.mode),
         c.unread_notifications > 0 ? el("span", { class: "badge unread", text: c.unread_notifications,
           "aria-label": c.unread_notifications + " unread" }) : null,
         isScam(c) ? el("span", { class: "flag scam", text: "possible scam" }) : null,
+        c.assignee ? el("span", { class: "assignee hint", text: "→ " + c.assignee.name }) : null,
         el("span", { class: "window hint", text: windowText(c) }),
         c.listing ? el("span", { class: "hint listing", text: c.listing.title }) : null,
         el("span", { class: "preview", text: c.last_message ? authorLabel(c.last_message) + ": " + (c.last_message.text || "(no text)") : "" }));
       return el("li", { class: "conversation-item" + (c.id === state.selected ? " selected" : ""), dataset: { id: String(c.id) } }, link);
     }));
     empty.hidden = shown.length > 0;
-    if (state.conversations.length === 0) {
+    moreButton.hidden = !state.nextCursor;
+    const filtered = state.filter !== "all" || state.listingId || state.query;
+    if (state.conversations.length === 0 && !filtered) {
       empty.replaceChildren(emptyState("No conversations yet",
         "Buyers appear here as soon as they write to your Page. Share your listing's m.me link or QR sign to get the first one.",
         { href: "#/listings", label: "Open your listings" }));
@@ -231,12 +254,43 @@ export async function renderInbox(view, params, session) {
     }
   }
 
+  // Reloads what is shown (at least one page, as many rows as already loaded): a live update keeps the
+  // seller's place; an answer that arrives after a newer request (typing fast) is ignored.
   async function loadList() {
-    const r = await api("conversations");
-    if (r.ok && Array.isArray(r.body)) {
-      state.conversations = r.body;
-      renderList();
-    }
+    const token = ++state.listToken;
+    const limit = Math.min(500, Math.max(PAGE_SIZE, state.conversations.length));
+    const r = await api(listQuery(state, limit, null));
+    if (token !== state.listToken || !r.ok || !Array.isArray(r.body)) return;
+    state.conversations = r.body;
+    state.nextCursor = r.headers.get("X-Next-Cursor");
+    renderList();
+  }
+
+  async function loadMore() {
+    if (!state.nextCursor) return;
+    const token = ++state.listToken;
+    moreButton.disabled = true;
+    const r = await api(listQuery(state, PAGE_SIZE, state.nextCursor));
+    moreButton.disabled = false;
+    if (token !== state.listToken || !r.ok || !Array.isArray(r.body)) return;
+    const known = new Set(state.conversations.map((c) => c.id));
+    state.conversations = state.conversations.concat(r.body.filter((c) => !known.has(c.id)));
+    state.nextCursor = r.headers.get("X-Next-Cursor");
+    renderList();
+  }
+
+  function restartList() {
+    state.conversations = [];
+    state.nextCursor = null;
+    loadList();
+  }
+
+  async function loadMembers() {
+    const r = await api("members");
+    if (!r.ok || !Array.isArray(r.body)) return;
+    state.members = r.body;
+    assignSelect.replaceChildren(el("option", { value: "", text: "Nobody" }),
+      ...r.body.map((m) => el("option", { value: String(m.member_id), text: m.name + " (" + m.role + ")" })));
   }
 
   function renderDetail(c, extras) {
@@ -249,17 +303,25 @@ export async function renderInbox(view, params, session) {
     const scamNotes = c.notifications.filter((n) => n.kind === "scam");
     flags.replaceChildren(...(isScam(c) || scamNotes.length ? [el("p", { class: "flag scam",
       text: "Possible scam: " + (scamNotes.map((n) => n.text).join(" ") || "the assistant stopped on scam signals") })] : []));
+    assignSelect.disabled = false;
+    assignSelect.value = c.assignee ? String(c.assignee.member_id) : "";
     pauseButton.disabled = c.mode === "paused";
     resumeButton.disabled = c.mode === "bot";
     input.disabled = false;
     send.disabled = false;
     const atBottom = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 20;
-    messages.replaceChildren(...c.messages.map(messageNode));
+    // Older pages stay shown under the detail's latest 200 (which slide forward as buyers write; the
+    // detail's copy of a message wins, so its delivery status stays current).
+    const latestIds = new Set(c.messages.map((m) => m.id));
+    const thread = state.older.filter((m) => !latestIds.has(m.id)).concat(c.messages);
+    messages.replaceChildren(...thread.map(messageNode));
+    earlierButton.hidden = state.older.length ? state.olderNext === null : c.messages.length < DETAIL_MESSAGES;
     if (atBottom) messages.scrollTop = messages.scrollHeight;
     negotiationBox.replaceChildren(negotiationPanel(c, extras, session.isOwner));
     questionBox.replaceChildren(questionsPanel(extras.questions, () => { state.lastDetail = ""; loadDetail(); }));
   }
 
+  let lastShown = null;
   async function loadDetail() {
     if (state.selected === null) return;
     const r = await api("conversations/" + encodeURIComponent(state.selected));
@@ -267,7 +329,10 @@ export async function renderInbox(view, params, session) {
       title.textContent = "Conversation not found";
       return;
     }
-    if (r.ok) renderDetail(r.body, await extrasFor(r.body));
+    if (r.ok) {
+      lastShown = r.body;
+      renderDetail(r.body, await extrasFor(r.body));
+    }
   }
 
   async function loadNotifications() {
@@ -327,12 +392,46 @@ export async function renderInbox(view, params, session) {
     await Promise.all([loadList(), loadDetail()]);
   }
 
+  async function assignTo() {
+    if (state.selected === null) return;
+    const memberId = assignSelect.value ? Number(assignSelect.value) : null;
+    const r = await api("conversations/" + encodeURIComponent(state.selected) + "/assign",
+      { method: "POST", body: { member_id: memberId } });
+    const who = memberId === null ? "nobody" : (state.members.find((m) => m.member_id === memberId) || {}).name;
+    status(replyStatus, r.ok ? "Assigned to " + who + "." : errorText(r, "Could not assign"), !r.ok);
+    await Promise.all([loadList(), loadDetail()]);
+  }
+
+  async function loadEarlier() {
+    if (state.selected === null || !lastShown) return;
+    const before = state.older.length ? state.olderNext : (lastShown.messages[0] || {}).id;
+    if (!before) return;
+    const r = await api("conversations/" + encodeURIComponent(state.selected) + "/messages?limit=100&before=" +
+      encodeURIComponent(before));
+    if (!r.ok || !r.body || !Array.isArray(r.body.messages)) return;
+    const height = messages.scrollHeight;
+    // Keep what is shown now too: the detail's window moves on as new messages arrive.
+    const shown = new Set(state.older.map((m) => m.id));
+    state.older = r.body.messages.concat(state.older, lastShown.messages.filter((m) => !shown.has(m.id)));
+    state.olderNext = r.body.next_before;
+    state.lastDetail = "";
+    await loadDetail();
+    messages.scrollTop += messages.scrollHeight - height; // keep the message the seller was reading in view
+  }
+
+  let searchTimer = null;
+  earlierButton.addEventListener("click", loadEarlier);
   pauseButton.addEventListener("click", () => act("pause"));
+  assignSelect.addEventListener("change", assignTo);
+  moreButton.addEventListener("click", loadMore);
   resumeButton.addEventListener("click", () => act("resume"));
   form.addEventListener("submit", sendReply);
-  filterSelect.addEventListener("change", () => { state.filter = filterSelect.value; renderList(); });
-  listingSelect.addEventListener("change", () => { state.listingId = listingSelect.value; renderList(); });
-  search.addEventListener("input", () => { state.query = search.value.trim().toLowerCase(); renderList(); });
+  filterSelect.addEventListener("change", () => { state.filter = filterSelect.value; restartList(); });
+  listingSelect.addEventListener("change", () => { state.listingId = listingSelect.value; restartList(); });
+  search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => { state.query = search.value.trim(); restartList(); }, 250);
+  });
 
   const off = onLive((kind, data) => {
     if (kind === "message" || kind === "conversation" || kind === "resync" || kind === "poll") {
@@ -352,7 +451,13 @@ export async function renderInbox(view, params, session) {
   if (pageSettings.ok && Array.isArray(pageSettings.body)) {
     for (const p of pageSettings.body) if (p.human_agent_tag_enabled) humanAgentPages.add(p.tenant_id);
   }
-  await Promise.all([loadList(), loadDetail(), loadNotifications()]);
+  const listings = await api("listings");
+  if (listings.ok && Array.isArray(listings.body)) {
+    for (const l of listings.body) listingTitles.set(String(l.id), [l.year, l.make, l.model, l.trim].filter(Boolean).join(" "));
+  }
+  // The assignee select needs the members before a thread is shown.
+  await Promise.all([loadList(), loadMembers(), loadNotifications()]);
+  await loadDetail();
   if (state.selected !== null) input.focus({ preventScroll: true });
   return off;
 }
