@@ -475,3 +475,38 @@ def check_reply(
     reasons.extend(_content_reasons(norm, listing, allowed_urls))
     unique = tuple(dict.fromkeys(reasons))
     return GuardVerdict(ok=not unique, reasons=unique)
+
+
+def check_seller_reply(
+    text: str,
+    rules: SellerRules,
+    *,
+    listing: ListingFacts | None = None,
+    buyer_offer: Decimal | None = None,
+    exempt: Collection[Decimal] = (),
+) -> tuple[str, ...]:
+    """The price rules of :func:`check_reply` for words a seller wrote or edited (a co-pilot draft); pure.
+
+    A seller may say other amounts than the bot decided, so only the floor is checked: no amount below it
+    (stated, offered or accepted), no acceptance of a buyer's offer below it without naming a price, and
+    the floor never revealed (named as such, or the floor amount as "my lowest"). Contact details and
+    promises are the seller's own business. ``exempt`` are amounts that are not prices (the escrow fee).
+    Returns the reasons (empty when the text keeps the floor); the seller may still confirm them.
+    """
+    norm = _mask_names(normalize_text(text), _listing_names(listing))
+    amounts = [
+        m
+        for m in find_amounts(norm, listing_year=listing.year if listing is not None else None)
+        if m.value not in exempt
+    ]
+    reasons: list[str] = []
+    if any(m.value < rules.price_floor for m in amounts):
+        reasons.append("below_floor")
+    if not amounts and buyer_offer is not None and buyer_offer < rules.price_floor:
+        if _ACCEPTANCE_RE.search(norm):
+            reasons.append("accepts_below_floor")
+    if _FLOOR_HARD_RE.search(norm):
+        reasons.append("floor_disclosure")
+    elif _FLOOR_SOFT_RE.search(norm) and any(m.value == rules.price_floor for m in amounts):
+        reasons.append("floor_disclosure")
+    return tuple(dict.fromkeys(reasons))
