@@ -3,12 +3,16 @@
 
 import { api, errorText, features } from "./api.js";
 import { duration, el, emptyState, money, safeClass, status, when } from "./dom.js";
+import { draftBox } from "./drafts.js";
 import { alertSeller, alertsEnabled, enableAlerts, onLive } from "./live.js";
 
 const MODE_LABELS = { bot: "bot", copilot: "co-pilot", paused: "paused (you)", handed_off: "handed off" };
-const NEEDS_ME_KINDS = new Set(["handoff", "scam", "send_refused", "send_failed", "question"]);
+const NEEDS_ME_KINDS = new Set(["handoff", "scam", "send_refused", "send_failed", "question", "draft"]);
 
 function buyerName(c) { return c.buyer_name || "Buyer " + c.buyer_psid; }
+
+// A conversation the bot would answer shows "co-pilot" when its Page or listing lets it only draft.
+function modeOf(c) { return c.mode === "bot" && c.reply_mode === "copilot" ? "copilot" : c.mode; }
 
 function modeNode(mode) {
   return el("span", { class: "mode mode-" + safeClass(mode), text: MODE_LABELS[mode] || mode });
@@ -26,7 +30,7 @@ function windowText(c) {
 }
 
 function isScam(c) { return c.paused_reason === "scam"; }
-function needsMe(c) { return c.mode !== "bot" || c.unread_notifications > 0; }
+function needsMe(c) { return c.mode !== "bot" || c.unread_notifications > 0 || c.has_draft; }
 function isDeal(c) { return c.negotiation && c.negotiation.agreed_price !== null && c.negotiation.agreed_price !== undefined; }
 
 function matches(c, filter, listingId, query) {
@@ -185,6 +189,7 @@ export async function renderInbox(view, params, session) {
     placeholder: "Write to the buyer as yourself" });
   const send = el("button", { id: "reply-send", type: "submit", disabled: true, text: "Send" });
   const replyStatus = el("p", { id: "reply-status", class: "status", role: "status" });
+  const drafts = draftBox(() => { state.lastDetail = ""; return Promise.all([loadList(), loadDetail()]); }, replyStatus);
   const form = el("form", { id: "reply-form", class: "composer", autocomplete: "off" },
     el("label", { for: "reply-input", class: "visually-hidden", text: "Your reply" }), input, send);
   const thread = el("section", { class: "conversation", "aria-label": "Conversation" },
@@ -192,7 +197,7 @@ export async function renderInbox(view, params, session) {
       back,
       el("div", {}, title, modeBox, windowBox, flags),
       el("div", { class: "actions" }, pauseButton, resumeButton)),
-    messages, form, replyStatus);
+    messages, drafts.node, form, replyStatus);
   const negotiationBox = el("div", { id: "negotiation-box" }, el("p", { class: "hint", text: "Select a conversation to see the negotiation." }));
   const questionBox = el("div", { id: "question-box" });
   const notificationList = el("ul", { id: "notifications", class: "notifications" });
@@ -212,7 +217,8 @@ export async function renderInbox(view, params, session) {
     const shown = state.conversations.filter((c) => matches(c, state.filter, state.listingId, state.query));
     list.replaceChildren(...shown.map((c) => {
       const link = el("a", { href: "#/inbox/" + c.id, class: "conversation-link" },
-        el("span", { class: "name", text: buyerName(c) }), modeNode(c.mode),
+        el("span", { class: "name", text: buyerName(c) }), modeNode(modeOf(c)),
+        c.has_draft ? el("span", { class: "badge draft", text: "draft waits" }) : null,
         c.unread_notifications > 0 ? el("span", { class: "badge unread", text: c.unread_notifications,
           "aria-label": c.unread_notifications + " unread" }) : null,
         isScam(c) ? el("span", { class: "flag scam", text: "possible scam" }) : null,
@@ -244,7 +250,7 @@ export async function renderInbox(view, params, session) {
     if (json === state.lastDetail) return; // unchanged: keep the scroll position
     state.lastDetail = json;
     title.textContent = buyerName(c) + " — " + c.page_name;
-    modeBox.replaceChildren(modeNode(c.mode));
+    modeBox.replaceChildren(modeNode(modeOf(c)));
     windowBox.textContent = windowText(c) + (c.paused_reason && !isScam(c) ? " · " + c.paused_reason : "");
     const scamNotes = c.notifications.filter((n) => n.kind === "scam");
     flags.replaceChildren(...(isScam(c) || scamNotes.length ? [el("p", { class: "flag scam",
@@ -256,6 +262,7 @@ export async function renderInbox(view, params, session) {
     const atBottom = messages.scrollTop + messages.clientHeight >= messages.scrollHeight - 20;
     messages.replaceChildren(...c.messages.map(messageNode));
     if (atBottom) messages.scrollTop = messages.scrollHeight;
+    drafts.update(c);
     negotiationBox.replaceChildren(negotiationPanel(c, extras, session.isOwner));
     questionBox.replaceChildren(questionsPanel(extras.questions, () => { state.lastDetail = ""; loadDetail(); }));
   }
