@@ -9,11 +9,16 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.models import ConversationDraft
+from accorria_agent.dashboard import drafts
+from accorria_agent.dashboard.schemas import DraftSendIn
+from accorria_agent.db.engine import transaction
 from accorria_agent.deals.models import Deal
+from accorria_agent.errors import Forbidden
 from accorria_agent.settings import Settings
 from tests.dashboard.conftest import auth_for_tenant, other_seller
 from tests.sim_harness import SimHarness, sim_harness
@@ -300,3 +305,43 @@ async def test_an_accepted_offer_opens_the_deal_only_when_the_draft_is_sent(
         assert deal.status in {"agreed", "escrow_started"} and deal.agreed_price == Decimal(
             draft["decided_price"]
         )
+
+
+async def test_a_send_of_a_replaced_draft_is_refused(database_url: str, make_settings: Make) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        headers, cid = await _drafted(h, "5014", "would you take 9000?")
+        seen = (await _detail(h, headers, cid))["draft"]["id"]
+        await h.say("5014", "hello? 9500 then")
+        url = f"/api/conversations/{cid}/draft/send"
+        stale = await h.client.post(url, headers=headers, json={"draft_id": seen})
+        assert stale.status_code == 409 and stale.json()["code"] == "draft_stale"
+        assert h.sent_texts("5014") == []
+        current = (await _detail(h, headers, cid))["draft"]["id"]
+        sent = await h.client.post(url, headers=headers, json={"draft_id": current})
+        assert sent.status_code == 201 and sent.json()["status"] == "sent"
+
+
+async def test_only_an_owner_may_confirm_going_below_the_floor(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        _headers, cid = await _drafted(h, "5015", "would you take 9000?")
+        seller_id = (await h.client.get("/api/me", headers=_headers)).json()["account"]["id"]
+        below = DraftSendIn(text="OK, 10,000 is fine", confirm_below_floor=True)
+        with pytest.raises(Forbidden):
+            async with transaction(h.runtime.session_factory) as session:
+                await drafts.send_draft(
+                    session, seller_id, cid, below, h.runtime.clock(), actor_id=7, is_owner=False
+                )
+        with pytest.raises(drafts.BelowFloor):
+            async with transaction(h.runtime.session_factory) as session:
+                unconfirmed = DraftSendIn(text="OK, 10,000 is fine")
+                await drafts.send_draft(
+                    session, seller_id, cid, unconfirmed, h.runtime.clock(), actor_id=7, is_owner=False
+                )
+        async with transaction(h.runtime.session_factory) as session:
+            fine = DraftSendIn(text="I could do 11,900.")
+            await drafts.send_draft(
+                session, seller_id, cid, fine, h.runtime.clock(), actor_id=7, is_owner=False
+            )
+        assert [d.status for d in await _drafts(h)] == ["sent"]

@@ -54,6 +54,7 @@ async def send_draft(
             body or DraftSendIn(),
             runtime.clock(),
             actor_id=member.member_id,
+            is_owner=member.is_owner,
             queue=runtime.queue,
         )
     await runtime.delivery.deliver(tenant_id, [message_id])

@@ -28,7 +28,7 @@ from accorria_agent.conversations.pipeline import listing_facts
 from accorria_agent.dashboard.schemas import DraftSendIn
 from accorria_agent.dashboard.service import current_draft, owned_conversation
 from accorria_agent.deals import service as deals
-from accorria_agent.errors import Conflict, NotFound, PolicyRefused
+from accorria_agent.errors import Conflict, Forbidden, NotFound, PolicyRefused
 from accorria_agent.jobs.interface import JobQueue
 from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import send_permission
@@ -41,9 +41,9 @@ log = structlog.get_logger(__name__)
 
 PAUSED_BELOW_FLOOR = "the seller went below the floor from the dashboard"
 REASON_TEXTS = {
-    "below_floor": "it names a price below your floor",
-    "accepts_below_floor": "it accepts the buyer's offer, which is below your floor",
-    "floor_disclosure": "it reveals your floor",
+    "below_floor": "it names a price below the floor",
+    "accepts_below_floor": "it accepts the buyer's offer, which is below the floor",
+    "floor_disclosure": "it reveals the floor",
 }
 
 
@@ -93,14 +93,19 @@ async def send_draft(
     now: datetime,
     *,
     actor_id: int | None,
+    is_owner: bool = True,
     queue: JobQueue | None = None,
 ) -> tuple[int, int]:
     """Record the draft (or the seller's edit of it) as the seller's message; returns (tenant, message id).
 
     The caller delivers it after the commit. Raises :class:`BelowFloor`, :class:`WindowClosed`,
-    :class:`DraftStale` or ``NotFound`` (no draft, or someone else's conversation).
+    :class:`DraftStale` or ``NotFound`` (no draft, or someone else's conversation); ``Forbidden`` when a
+    staff member confirms going below the floor (the floor is the owners').
     """
     tenant, conversation, draft = await _pending(session, seller_id, conversation_id)
+    if body.draft_id is not None and body.draft_id != draft.id:
+        # A newer buyer message replaced the draft the seller was looking at: they must see this one first.
+        raise DraftStale("a newer draft replaced the one you saw (the buyer wrote again); read it first")
     if current_draft(conversation, draft) is None:
         # The bot answered meanwhile (the mode changed): the draft is hidden from the thread too.
         raise DraftStale("the conversation moved on since this draft was written; write a new reply")
@@ -120,6 +125,8 @@ async def send_draft(
     if reasons and not body.confirm_below_floor:
         why = "; ".join(REASON_TEXTS.get(r, r) for r in reasons)
         raise BelowFloor(f"not sent: {why}. Send again with confirm_below_floor to send it anyway.")
+    if reasons and not is_owner:
+        raise Forbidden("only an owner can send a price below the floor")
     settings = await settings_for(session, tenant.id)
     permission = send_permission(
         now=now,

@@ -129,6 +129,8 @@ class DraftSendIn(BaseModel):
         | None
     ) = None
     confirm_below_floor: StrictBool = False
+    # The draft the seller saw: if a newer buyer message replaced it meanwhile, the send is refused (409).
+    draft_id: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = None
 
 
 class ReplyIn(BaseModel):

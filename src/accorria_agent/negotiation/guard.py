@@ -493,7 +493,8 @@ def check_seller_reply(
     promises are the seller's own business. ``exempt`` are amounts that are not prices (the escrow fee).
     Returns the reasons (empty when the text keeps the floor); the seller may still confirm them.
     """
-    norm = _mask_names(normalize_text(text), _listing_names(listing))
+    # A seller may give their phone number; its digit groups are not prices.
+    norm = _PHONE_RE.sub(" ", _mask_names(normalize_text(text), _listing_names(listing)))
     amounts = [
         m
         for m in find_amounts(norm, listing_year=listing.year if listing is not None else None)

@@ -34,6 +34,7 @@ export function draftBox(onChange, outcome) {
     if (state.conversationId === null) return;
     const edited = text.value.trim();
     const body = edited && edited !== original ? { text: edited } : {};
+    body.draft_id = state.draftId; // refused (409) if the buyer wrote again and a newer draft replaced it
     if (confirmBelowFloor) body.confirm_below_floor = true;
     sendButton.disabled = true;
     const r = await api("conversations/" + encodeURIComponent(state.conversationId) + "/draft/send", { method: "POST", body });
@@ -47,7 +48,7 @@ export function draftBox(onChange, outcome) {
     if (r.ok && r.body.status === "sent") status(outcome, "Draft sent" + (r.body.tag ? " with the " + r.body.tag + " tag" : ""), false);
     else if (r.ok) status(outcome, "Not sent (" + r.body.status + "): " + (r.body.status_reason || "refused by the Messenger rules"), true);
     else status(out, "Not sent: " + errorText(r), true);
-    if (r.ok) state.draftId = null;
+    if (r.ok || (r.body && r.body.code === "draft_stale")) state.draftId = null;
     onChange();
   }
 
