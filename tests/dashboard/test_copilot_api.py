@@ -5,7 +5,8 @@ The demo listing asks 12,500 with a floor of 11,000 (auto-accept from 12,200).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -36,11 +37,15 @@ async def _copilot(h: SimHarness) -> dict[str, str]:
     return headers
 
 
-async def _drafted(h: SimHarness, psid: str, text: str) -> tuple[dict[str, str], int]:
-    """Co-pilot on, the buyer ``psid`` writes ``text``: the owner's headers and the conversation id."""
-    headers = await _copilot(h)
-    await h.say(psid, text)
-    return headers, (await h.conversation(psid)).id
+@asynccontextmanager
+async def drafted(
+    make_settings: Make, database_url: str, psid: str, text: str
+) -> AsyncIterator[tuple[SimHarness, dict[str, str], int]]:
+    """Co-pilot on, the buyer ``psid`` writes ``text``: the harness, the owner's headers, the conversation."""
+    async with sim_harness(make_settings, database_url) as h:
+        headers = await _copilot(h)
+        await h.say(psid, text)
+        yield h, headers, (await h.conversation(psid)).id
 
 
 async def _detail(h: SimHarness, headers: dict[str, str], cid: int) -> dict[str, Any]:
@@ -81,8 +86,7 @@ async def test_in_copilot_mode_the_reply_is_a_draft_and_nothing_is_sent(
 async def test_the_seller_sends_the_draft_as_is_and_the_counter_counts(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5002", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5002", "would you take 9000?") as (h, headers, cid):
         draft = (await _detail(h, headers, cid))["draft"]
         response = await h.client.post(f"/api/conversations/{cid}/draft/send", headers=headers)
         assert response.status_code == 201, response.text
@@ -118,8 +122,7 @@ async def test_the_seller_sends_the_draft_as_is_and_the_counter_counts(
 
 
 async def test_an_edited_draft_goes_out_as_edited(database_url: str, make_settings: Make) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5003", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5003", "would you take 9000?") as (h, headers, cid):
         response = await h.client.post(
             f"/api/conversations/{cid}/draft/send",
             headers=headers,
@@ -136,8 +139,7 @@ async def test_an_edited_draft_goes_out_as_edited(database_url: str, make_settin
 async def test_an_edit_below_the_floor_is_refused_until_confirmed(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5004", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5004", "would you take 9000?") as (h, headers, cid):
         url = f"/api/conversations/{cid}/draft/send"
         for text, code in (
             ("OK, 10,500 and it's yours", "below_floor"),
@@ -169,8 +171,7 @@ async def test_an_edit_below_the_floor_is_refused_until_confirmed(
 
 
 async def test_a_newer_buyer_message_replaces_the_stale_draft(database_url: str, make_settings: Make) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5005", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5005", "would you take 9000?") as (h, headers, cid):
         first = (await _detail(h, headers, cid))["draft"]
         await h.say("5005", "ok what about 11900?")
         second = (await _detail(h, headers, cid))["draft"]
@@ -186,8 +187,7 @@ async def test_a_newer_buyer_message_replaces_the_stale_draft(database_url: str,
 
 
 async def test_draft_sends_pass_the_24_hour_gate(database_url: str, make_settings: Make) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5006", "is it still available?")
+    async with drafted(make_settings, database_url, "5006", "is it still available?") as (h, headers, cid):
         h.sim.state.advance(30 * 3600)
         refused = await h.client.post(f"/api/conversations/{cid}/draft/send", headers=headers)
         assert refused.status_code == 409 and refused.json()["code"] == "window_closed"
@@ -211,8 +211,7 @@ async def test_draft_sends_pass_the_24_hour_gate(database_url: str, make_setting
 async def test_another_seller_cannot_see_send_or_discard_a_draft(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5007", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5007", "would you take 9000?") as (h, headers, cid):
         other = await other_seller(h)
         for method, path, body in (
             ("POST", f"/api/conversations/{cid}/draft/send", {"text": "hi"}),
@@ -239,8 +238,7 @@ async def test_another_seller_cannot_see_send_or_discard_a_draft(
 async def test_the_seller_writing_their_own_reply_discards_the_draft(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5008", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5008", "would you take 9000?") as (h, headers, cid):
         response = await h.client.post(
             f"/api/conversations/{cid}/messages", headers=headers, json={"text": "Let me call you."}
         )
@@ -291,8 +289,7 @@ async def test_a_listing_mode_overrides_its_page(database_url: str, make_setting
 async def test_an_accepted_offer_opens_the_deal_only_when_the_draft_is_sent(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5013", "I'll pay 12300 today")
+    async with drafted(make_settings, database_url, "5013", "I'll pay 12300 today") as (h, headers, cid):
         draft = (await _detail(h, headers, cid))["draft"]
         assert draft["action"] == "accept"
         async with h.runtime.session_factory() as session:
@@ -308,8 +305,7 @@ async def test_an_accepted_offer_opens_the_deal_only_when_the_draft_is_sent(
 
 
 async def test_a_send_of_a_replaced_draft_is_refused(database_url: str, make_settings: Make) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        headers, cid = await _drafted(h, "5014", "would you take 9000?")
+    async with drafted(make_settings, database_url, "5014", "would you take 9000?") as (h, headers, cid):
         seen = (await _detail(h, headers, cid))["draft"]["id"]
         await h.say("5014", "hello? 9500 then")
         url = f"/api/conversations/{cid}/draft/send"
@@ -324,9 +320,8 @@ async def test_a_send_of_a_replaced_draft_is_refused(database_url: str, make_set
 async def test_only_an_owner_may_confirm_going_below_the_floor(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        _headers, cid = await _drafted(h, "5015", "would you take 9000?")
-        seller_id = (await h.client.get("/api/me", headers=_headers)).json()["account"]["id"]
+    async with drafted(make_settings, database_url, "5015", "would you take 9000?") as (h, owner, cid):
+        seller_id = (await h.client.get("/api/me", headers=owner)).json()["account"]["id"]
         below = DraftSendIn(text="OK, 10,000 is fine", confirm_below_floor=True)
         with pytest.raises(Forbidden):
             async with transaction(h.runtime.session_factory) as session:
