@@ -77,6 +77,9 @@ async def test_in_copilot_mode_the_reply_is_a_draft_and_nothing_is_sent(
         price = Decimal(draft["decided_price"])
         assert Decimal(11000) <= price <= Decimal(12500)
         assert detail["reply_mode"] == "copilot" and detail["has_draft"] is True
+        # The buyer's offer was said; our counter waits for the seller.
+        assert Decimal(detail["negotiation"]["best_offer"]) == Decimal(9000)
+        assert detail["negotiation"]["last_counter"] is None
         assert [m["author"] for m in detail["messages"]] == ["buyer"]
         assert "draft" in [n["kind"] for n in detail["notifications"]]
         (summary,) = (await h.client.get("/api/conversations", headers=headers)).json()

@@ -8,6 +8,7 @@ it in the simulator's chat. The phone viewport, axe-core clean, no console error
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import pytest
 
 from tests.dashboard.test_dashboard_browser import page_texts
 from tests.dashboard.test_dashboard_pages_browser import (
+    DESKTOP,
+    PHONE,
     buyer_says,
     serious_axe_violations,
     sign_in_on_a_phone,
@@ -58,6 +61,13 @@ def test_copilot_draft_appears_live_and_the_seller_edits_and_sends_it(
     wait_until(lambda: page.input_value("#draft-text") != first, "the new draft", 15)
     assert "9,000" not in page.input_value("#draft-text")
     assert page_texts(demo_server, "9501") == []
+    shots = os.environ.get("ACCORRIA_SCREENSHOTS")
+    if shots:  # the thread with a draft waiting, at phone and desktop size
+        page.screenshot(path=str(Path(shots) / "inbox-draft-phone.png"), full_page=True)
+        page.set_viewport_size(DESKTOP)
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(Path(shots) / "inbox-draft-desktop.png"))
+        page.set_viewport_size(PHONE)
 
     # 4. An edit below the floor asks for confirmation; cancelled, nothing goes out.
     page.fill("#draft-text", "OK, 9,000 works for me")

@@ -96,18 +96,21 @@ def _listing_title(listing: Listing) -> str:
     return " ".join(str(p) for p in (listing.year, listing.make, listing.model, listing.trim) if p)
 
 
-def _negotiation(state: dict[str, Any] | None) -> NegotiationSummary:
+def _negotiation(state: dict[str, Any] | None, draft: ConversationDraft | None = None) -> NegotiationSummary:
+    """The negotiation as the buyer knows it; with a co-pilot draft waiting, the buyer's offers include the
+    ones it answers (they were said), while our counter, concessions and agreement wait until it is sent."""
     try:
         parsed = NegotiationState.from_json(state)
+        said = NegotiationState.from_json(draft.state_after) if draft is not None else parsed
     except (ArithmeticError, TypeError, ValueError):
         # A state written by an older version must not break the seller's whole list.
         return NegotiationSummary()
     return NegotiationSummary(
-        best_offer=parsed.best_offer,
+        best_offer=said.best_offer,
         last_counter=parsed.last_counter,
         agreed_price=parsed.agreed_price,
         concessions_used=parsed.concessions_used,
-        offers=len(parsed.buyer_offers),
+        offers=len(said.buyer_offers),
     )
 
 
@@ -167,6 +170,7 @@ async def _summaries(
     out = []
     for conversation in conversations:
         listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
+        draft = current_draft(conversation, drafts.get(conversation.id))
         expires_in, human_agent_expires_in = _seconds_left(now, conversation.last_buyer_message_at)
         out.append(
             ConversationSummary(
@@ -194,11 +198,11 @@ async def _summaries(
                 last_buyer_message_at=conversation.last_buyer_message_at,
                 expires_in=expires_in,
                 human_agent_expires_in=human_agent_expires_in,
-                negotiation=_negotiation(conversation.negotiation_state),
+                negotiation=_negotiation(conversation.negotiation_state, draft),
                 unread_notifications=unread.get(conversation.id, 0),
                 updated_at=conversation.updated_at,
                 reply_mode=copilot.reply_mode(settings, listing),
-                has_draft=current_draft(conversation, drafts.get(conversation.id)) is not None,
+                has_draft=draft is not None,
             )
         )
     return out
