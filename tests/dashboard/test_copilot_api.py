@@ -103,6 +103,7 @@ async def test_the_seller_sends_the_draft_as_is_and_the_counter_counts(
         assert conversation.mode == "bot"  # co-pilot goes on: the next buyer message is drafted again
         detail = await _detail(h, headers, cid)
         assert detail["draft"] is None and detail["has_draft"] is False
+        assert detail["unread_notifications"] == 0  # the "draft waits" notification is read
         async with h.runtime.session_factory() as session:
             event = (
                 (
@@ -181,6 +182,9 @@ async def test_a_newer_buyer_message_replaces_the_stale_draft(database_url: str,
         assert second["id"] != first["id"]
         rows = await _drafts(h)
         assert [d.status for d in rows] == ["superseded", "pending"]
+        # Only the waiting draft's notification is unread: the replaced one's is over.
+        notes = (await _detail(h, headers, cid))["notifications"]
+        assert [n["read_at"] is None for n in notes if n["kind"] == "draft"] == [True, False]
         # One turn answering both messages, decided from the state the buyer knows.
         assert len(rows[1].inputs) == 2
         assert rows[1].decision["base_turns"] == rows[0].decision["base_turns"]
@@ -343,3 +347,19 @@ async def test_only_an_owner_may_confirm_going_below_the_floor(
                 session, seller_id, cid, fine, h.runtime.clock(), actor_id=7, is_owner=False
             )
         assert [d.status for d in await _drafts(h)] == ["sent"]
+
+
+async def test_a_handoff_in_copilot_mode_is_drafted_too(database_url: str, make_settings: Make) -> None:
+    async with drafted(make_settings, database_url, "5016", "can I talk to a real person please?") as (
+        h,
+        headers,
+        cid,
+    ):
+        assert h.sent_texts("5016") == []  # not even the handoff notice goes out on its own
+        detail = await _detail(h, headers, cid)
+        assert detail["mode"] == "handed_off" and detail["draft"]["action"] == "handoff"
+        assert {"handoff", "draft"} <= {n["kind"] for n in detail["notifications"]}
+        sent = await h.client.post(f"/api/conversations/{cid}/draft/send", headers=headers)
+        assert sent.status_code == 201 and sent.json()["status"] == "sent"
+        await h.settle()
+        assert h.sent_texts("5016") == [detail["draft"]["text"]]

@@ -22,7 +22,7 @@ from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput, TurnResult
 from accorria_agent.conversations.models import ConversationDraft
 from accorria_agent.live.bus import announce
-from accorria_agent.sellers.notifications import notify_seller
+from accorria_agent.sellers.notifications import mark_read, notify_seller
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +77,7 @@ async def take_unanswered(
         return []
     draft.status = "superseded"
     draft.resolved_at = now
+    await mark_read(session, tenant_id, conversation.id, "draft", now)
     # The row must be closed before the new pending draft is inserted (one pending per conversation).
     await session.flush()
     return [_input_from_json(item) for item in draft.inputs or [] if isinstance(item, dict)]

@@ -35,6 +35,7 @@ from accorria_agent.messenger.policy import send_permission
 from accorria_agent.negotiation.guard import check_seller_reply, escrow_fee
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerTenant
+from accorria_agent.sellers.notifications import mark_read
 from accorria_agent.sellers.service import settings_for
 
 log = structlog.get_logger(__name__)
@@ -151,6 +152,7 @@ async def send_draft(
         await _open_deal_if_accepted(session, queue, tenant, conversation, draft, listing, now)
     await session.flush()
     draft.status, draft.resolved_at, draft.resolved_by, draft.message_id = "sent", now, actor_id, message.id
+    await mark_read(session, tenant.id, conversation.id, "draft", now)
     await audit.by_member(
         session,
         seller_id,
@@ -196,8 +198,9 @@ async def discard_draft(
     session: AsyncSession, seller_id: int, conversation_id: int, now: datetime, *, actor_id: int | None
 ) -> None:
     """The seller drops the draft; nothing is sent and the negotiation stays as the buyer knows it."""
-    _tenant, conversation, draft = await _pending(session, seller_id, conversation_id)
+    tenant, conversation, draft = await _pending(session, seller_id, conversation_id)
     draft.status, draft.resolved_at, draft.resolved_by = "discarded", now, actor_id
+    await mark_read(session, tenant.id, conversation.id, "draft", now)
     await audit.by_member(
         session, seller_id, actor_id, "draft.discard", ("conversation", conversation.id), draft=draft.id
     )

@@ -42,7 +42,7 @@ from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
-from accorria_agent.sellers.notifications import SellerNotification
+from accorria_agent.sellers.notifications import SellerNotification, mark_read
 from accorria_agent.sellers.service import settings_for
 
 if TYPE_CHECKING:
@@ -373,6 +373,7 @@ async def record_seller_message(
     if draft is not None:
         # The seller wrote their own reply: the assistant's draft of it is discarded.
         draft.status, draft.resolved_at, draft.resolved_by = "discarded", now, actor_id
+        await mark_read(session, tenant.id, conversation.id, "draft", now)
     message = repo.new_outbound(
         conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
     )
