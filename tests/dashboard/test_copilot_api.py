@@ -5,6 +5,7 @@ The demo listing asks 12,500 with a floor of 11,000 (auto-accept from 12,200).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -363,3 +364,26 @@ async def test_a_handoff_in_copilot_mode_is_drafted_too(database_url: str, make_
         assert sent.status_code == 201 and sent.json()["status"] == "sent"
         await h.settle()
         assert h.sent_texts("5016") == [detail["draft"]["text"]]
+
+
+async def test_a_buyer_message_during_a_send_is_decided_after_it(
+    database_url: str, make_settings: Make
+) -> None:
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite runs one writer at a time: the race needs PostgreSQL's concurrent transactions")
+    async with drafted(make_settings, database_url, "5017", "would you take 9000?") as (h, owner, cid):
+        seller_id = (await h.client.get("/api/me", headers=owner)).json()["account"]["id"]
+        async with transaction(h.runtime.session_factory) as session:
+            await drafts.send_draft(session, seller_id, cid, DraftSendIn(), h.runtime.clock(), actor_id=1)
+            # The send holds the conversation until it commits: the buyer's next message waits for it.
+            racing = asyncio.create_task(h.say("5017", "how about 10000?"))
+            await asyncio.sleep(1.0)
+            assert not racing.done()
+        await racing
+        conversation = await h.conversation("5017")
+        rows = await _drafts(h)
+        assert [d.status for d in rows] == ["sent", "pending"]
+        # Decided from the state the sent draft left (its counter made), so it is the current draft.
+        assert rows[1].decision["base_turns"] == conversation.negotiation_state["turns"]
+        assert len(rows[1].inputs) == 1
+        assert (await _detail(h, owner, cid))["draft"]["id"] == rows[1].id

@@ -71,8 +71,15 @@ def _input_from_json(data: dict[str, Any]) -> BuyerInput:
 async def take_unanswered(
     session: AsyncSession, tenant_id: int, conversation: Conversation, now: datetime
 ) -> list[BuyerInput]:
-    """Supersede the conversation's pending draft; the buyer messages it answered, to answer again."""
-    draft = await repo.pending_draft(session, tenant_id, conversation.id, for_update=True)
+    """Supersede the conversation's pending draft; the buyer messages it answered, to answer again.
+
+    Locks the conversation row first and rereads its negotiation state: a seller sending the draft at
+    the same moment (``dashboard/drafts.py`` takes the same lock) either committed before, and this turn
+    is decided from the state the sent draft left, or waits until this turn's new draft is stored.
+    """
+    await session.flush()  # the turn's changes so far; the refresh below must not drop them
+    await session.refresh(conversation, attribute_names=["negotiation_state"], with_for_update=True)
+    draft = await repo.pending_draft(session, tenant_id, conversation.id)
     if draft is None:
         return []
     draft.status = "superseded"

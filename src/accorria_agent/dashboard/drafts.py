@@ -70,7 +70,9 @@ async def _pending(
     session: AsyncSession, seller_id: int, conversation_id: int
 ) -> tuple[MessengerTenant, Conversation, ConversationDraft]:
     tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
-    draft = await repo.pending_draft(session, tenant.id, conversation.id, for_update=True)
+    # The conversation job takes the same lock before it replaces a draft (conversations/copilot.py).
+    await session.refresh(conversation, with_for_update=True)
+    draft = await repo.pending_draft(session, tenant.id, conversation.id)
     if draft is None:
         raise NotFound("no draft waits on this conversation")
     return tenant, conversation, draft
