@@ -3,7 +3,8 @@
 The owner turns co-pilot on in Settings; a buyer writes in the simulator and the assistant's draft appears
 in the open dashboard without a reload (nothing reaches the buyer); a newer buyer message replaces it; an
 edit below the floor asks for confirmation (cancelled here); the seller's edit is sent and the buyer sees
-it in the simulator's chat. The phone viewport, axe-core clean, no console error but the deliberate 422.
+it in the simulator's chat; the next draft is discarded. The phone viewport, axe-core clean, no console
+error but the deliberate 422.
 """
 
 from __future__ import annotations
@@ -88,6 +89,14 @@ def test_copilot_draft_appears_live_and_the_seller_edits_and_sends_it(
     page.wait_for_selector(f".message.from-seller:has-text('{EDIT[:20]}')", timeout=10_000)
     page.wait_for_selector("#draft-box", state="hidden", timeout=10_000)
     wait_until(lambda: EDIT in page_texts(demo_server, "9501"), "the edited draft in the buyer's chat")
+    assert page_texts(demo_server, "9501") == [EDIT]
+
+    # 6. The next draft is discarded: nothing goes out.
+    buyer_says(demo_server, "9501", "hmm, and 11000?")
+    page.wait_for_selector("#draft-box:not([hidden])", timeout=15_000)
+    page.click("#draft-discard")
+    page.wait_for_selector("#reply-status:has-text('Draft discarded')", timeout=10_000)
+    page.wait_for_selector("#draft-box", state="hidden", timeout=10_000)
     assert page_texts(demo_server, "9501") == [EDIT]
     assert page.evaluate("window.__noReload") is True
 
