@@ -139,6 +139,9 @@ async def test_an_edited_draft_goes_out_as_edited(database_url: str, make_settin
         assert h.sent_texts("5003") == ["Thanks! I could do $11,800 for you."]
         messages = await h.messages("5003")
         assert messages[-1].payload["edited"] is True and messages[-1].author == "seller"
+        # The counter made is the seller's own price, not the one the bot had drafted.
+        state = (await h.conversation("5003")).negotiation_state
+        assert [Decimal(c) for c in state["our_counters"]] == [Decimal(11800)]
 
 
 async def test_an_edit_below_the_floor_is_refused_until_confirmed(
@@ -307,6 +310,7 @@ async def test_an_accepted_offer_opens_the_deal_only_when_the_draft_is_sent(
         await h.settle()
         async with h.runtime.session_factory() as session:
             deal = (await session.execute(select(Deal))).scalars().one()
+        assert Decimal((await h.conversation("5013")).negotiation_state["agreed_price"]) == deal.agreed_price
         assert deal.status in {"agreed", "escrow_started"} and deal.agreed_price == Decimal(
             draft["decided_price"]
         )
@@ -387,3 +391,20 @@ async def test_a_buyer_message_during_a_send_is_decided_after_it(
         assert rows[1].decision["base_turns"] == conversation.negotiation_state["turns"]
         assert len(rows[1].inputs) == 1
         assert (await _detail(h, owner, cid))["draft"]["id"] == rows[1].id
+
+
+async def test_an_edited_acceptance_without_its_price_is_no_agreement(
+    database_url: str, make_settings: Make
+) -> None:
+    async with drafted(make_settings, database_url, "5018", "I'll pay 12300 today") as (h, headers, cid):
+        assert (await _detail(h, headers, cid))["draft"]["action"] == "accept"
+        response = await h.client.post(
+            f"/api/conversations/{cid}/draft/send",
+            headers=headers,
+            json={"text": "Let me think about it overnight, I'll be in touch."},
+        )
+        assert response.status_code == 201
+        await h.settle()
+        assert (await h.conversation("5018")).negotiation_state.get("agreed_price") is None
+        async with h.runtime.session_factory() as session:
+            assert (await session.execute(select(Deal).where(Deal.status == "agreed"))).first() is None

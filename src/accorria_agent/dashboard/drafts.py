@@ -13,6 +13,7 @@ could not honour that price, so it must not speak for it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,7 +33,7 @@ from accorria_agent.errors import Conflict, Forbidden, NotFound, PolicyRefused
 from accorria_agent.jobs.interface import JobQueue
 from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import send_permission
-from accorria_agent.negotiation.guard import check_seller_reply, escrow_fee
+from accorria_agent.negotiation.guard import check_seller_reply, escrow_fee, seller_prices
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerTenant
 from accorria_agent.sellers.notifications import mark_read
@@ -117,14 +118,18 @@ async def send_draft(
     after = NegotiationState.from_json(draft.state_after)
     listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
     reasons: tuple[str, ...] = ()
-    if listing is not None:
+    if edited and listing is not None:
+        # The draft as written passed the bot's own final guard with the real floor; an edit passes this.
+        rules, facts, fees = seller_rules(listing), listing_facts(listing), _fees(draft, after)
         reasons = check_seller_reply(
             text,
-            seller_rules(listing),
-            listing=listing_facts(listing),
+            rules,
+            listing=facts,
             buyer_offer=after.buyer_offers[-1] if after.buyer_offers else None,
-            exempt=_fees(draft, after),
+            exempt=fees,
         )
+        prices = [p for p in seller_prices(text, listing=facts, exempt=fees) if p >= rules.price_floor]
+        after = _as_edited(after, draft, prices)
     if reasons and not body.confirm_below_floor:
         why = "; ".join(REASON_TEXTS.get(r, r) for r in reasons)
         raise BelowFloor(f"not sent: {why}. Send again with confirm_below_floor to send it anyway.")
@@ -147,7 +152,7 @@ async def send_draft(
     session.add(message)
     conversation.last_seller_message_at = now
     # The decision is now made to the buyer: its counter counts, its concession is used.
-    conversation.negotiation_state = dict(draft.state_after)
+    conversation.negotiation_state = after.to_json()
     if reasons:
         modes.apply(conversation, modes.Transition.TAKE_OVER, at=now, reason=PAUSED_BELOW_FLOOR)
     elif not edited and queue is not None and listing is not None:
@@ -170,6 +175,18 @@ async def send_draft(
         "draft_sent", conversation_id=conversation.id, draft_id=draft.id, edited=edited, guard=list(reasons)
     )
     return tenant.id, message.id
+
+
+def _as_edited(state: NegotiationState, draft: ConversationDraft, prices: list[Decimal]) -> NegotiationState:
+    """The state the seller's edit leaves: their one price is the counter made; an acceptance whose
+    price they did not say is not an agreement (pure)."""
+    action = (draft.decision or {}).get("action")
+    decided = Decimal(draft.decided_price) if draft.decided_price is not None else None
+    if action == "accept" and decided not in prices:
+        state = replace(state, agreed_price=None)
+    if action == "counter" and len(prices) == 1 and state.our_counters:
+        state = replace(state, our_counters=[*state.our_counters[:-1], prices[0]])
+    return state
 
 
 async def _open_deal_if_accepted(

@@ -477,6 +477,22 @@ def check_reply(
     return GuardVerdict(ok=not unique, reasons=unique)
 
 
+def _seller_amounts(
+    text: str, listing: ListingFacts | None, exempt: Collection[Decimal]
+) -> tuple[str, list[MoneyMention]]:
+    # A seller may give their phone number; its digit groups are not prices.
+    norm = _PHONE_RE.sub(" ", _mask_names(normalize_text(text), _listing_names(listing)))
+    year = listing.year if listing is not None else None
+    return norm, [m for m in find_amounts(norm, listing_year=year) if m.value not in exempt]
+
+
+def seller_prices(
+    text: str, *, listing: ListingFacts | None = None, exempt: Collection[Decimal] = ()
+) -> tuple[Decimal, ...]:
+    """The distinct prices a seller's words name, in order (as :func:`check_seller_reply` reads them)."""
+    return tuple(dict.fromkeys(m.value for m in _seller_amounts(text, listing, exempt)[1]))
+
+
 def check_seller_reply(
     text: str,
     rules: SellerRules,
@@ -493,13 +509,7 @@ def check_seller_reply(
     promises are the seller's own business. ``exempt`` are amounts that are not prices (the escrow fee).
     Returns the reasons (empty when the text keeps the floor); the seller may still confirm them.
     """
-    # A seller may give their phone number; its digit groups are not prices.
-    norm = _PHONE_RE.sub(" ", _mask_names(normalize_text(text), _listing_names(listing)))
-    amounts = [
-        m
-        for m in find_amounts(norm, listing_year=listing.year if listing is not None else None)
-        if m.value not in exempt
-    ]
+    norm, amounts = _seller_amounts(text, listing, exempt)
     reasons: list[str] = []
     if any(m.value < rules.price_floor for m in amounts):
         reasons.append("below_floor")
