@@ -20,6 +20,7 @@ from accorria_agent.accounts.audit_routes import router as audit_router
 from accorria_agent.accounts.routes import router as accounts_router
 from accorria_agent.analytics.operations import refresh_gauges
 from accorria_agent.analytics.routes import router as analytics_router
+from accorria_agent.dashboard.draft_routes import router as draft_router
 from accorria_agent.dashboard.live_routes import router as live_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.deals.routes import router as deals_router
@@ -87,6 +88,7 @@ def create_app(
     app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
+    app.include_router(draft_router)
     app.include_router(listings_api)
     app.include_router(listings_pages)
     app.include_router(live_router)

@@ -10,7 +10,12 @@ from accorria_agent.accounts.models import (
 )
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.mode_changes import ConversationModeChange
-from accorria_agent.conversations.models import Conversation, Message, SetAsideEvent
+from accorria_agent.conversations.models import (
+    Conversation,
+    ConversationDraft,
+    Message,
+    SetAsideEvent,
+)
 from accorria_agent.db.base import Base
 from accorria_agent.deals.models import Deal, DealEvent, EscrowWebhookEvent
 from accorria_agent.jobs.models import Job
@@ -42,6 +47,7 @@ __all__ = [
     "Availability",
     "Booking",
     "Conversation",
+    "ConversationDraft",
     "ConversationModeChange",
     "Deal",
     "DealEvent",

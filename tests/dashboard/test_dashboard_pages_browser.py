@@ -59,15 +59,15 @@ def serious_axe_violations(page: Any) -> list[str]:
     ]
 
 
-def open_live_inbox_on_a_phone(page: Any, demo_server: str, tmp_path: Path) -> list[str]:
-    """Sign the demo seller in at 390 × 844 and wait for the live stream; returns the list that collects
-    console errors, page errors and failed responses from then on."""
+def sign_in_on_a_phone(page: Any, base: str, data_dir: Path) -> list[str]:
+    """Sign the demo seller in at 390 × 844 and wait for the live stream; returns the page's problems
+    as they come (console errors, page errors, failed requests)."""
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.set_viewport_size(PHONE)
-    page.goto(demo_sign_in_link(tmp_path / "data", demo_server))
+    page.goto(demo_sign_in_link(data_dir, base))
     page.wait_for_selector("#live-state.live-on", timeout=15_000)  # the EventSource is open
     return errors
 
@@ -76,7 +76,7 @@ def test_live_inbox_takeover_reply_resume_and_every_page_on_a_phone(
     demo_server: str, browser_page: Any, tmp_path: Path
 ) -> None:
     page = browser_page
-    errors = open_live_inbox_on_a_phone(page, demo_server, tmp_path)
+    errors = sign_in_on_a_phone(page, demo_server, tmp_path / "data")
     page.evaluate("window.__noReload = true")
 
     # 1. A buyer writes (hostile name and text): the conversation appears in the open inbox.

@@ -12,8 +12,8 @@ import pytest
 from tests.dashboard.test_dashboard_browser import page_texts
 from tests.dashboard.test_dashboard_pages_browser import (
     buyer_says,
-    open_live_inbox_on_a_phone,
     serious_axe_violations,
+    sign_in_on_a_phone,
     wait_until,
 )
 
@@ -26,7 +26,7 @@ Inbox = tuple[Any, list[str]]
 @pytest.fixture
 def inbox(demo_server: str, browser_page: Any, tmp_path: Path) -> Inbox:
     """The demo seller's inbox open on a phone, and the console/page/response errors collected since."""
-    return browser_page, open_live_inbox_on_a_phone(browser_page, demo_server, tmp_path)
+    return browser_page, sign_in_on_a_phone(browser_page, demo_server, tmp_path / "data")
 
 
 def shown_names(page: Any) -> list[str]:

@@ -69,6 +69,9 @@ class TurnContext:
     history: list[tuple[str, str]]
     timezone: str
     now: datetime
+    # Co-pilot: the reply becomes a draft the seller may send, edit or discard. Hooks must not act on the
+    # buyer's behalf as if it had been sent (no deal recorded, no slot booked, nothing sent by itself).
+    drafting: bool = False
 
 
 class ReplyComposer(Protocol):

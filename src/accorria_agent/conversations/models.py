@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from accorria_agent.db.base import Base, JsonColumn, UTCDateTime, utcnow
+from accorria_agent.db.base import Base, JsonColumn, Money, UTCDateTime, utcnow
 
 
 class Conversation(Base):
@@ -92,6 +93,47 @@ class Message(Base):
     tag: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class ConversationDraft(Base):
+    """A reply the bot decided and phrased in co-pilot mode, waiting for the seller (never sent on its own).
+
+    ``state_after`` is the negotiation state the decision leads to: it becomes the conversation's only when
+    the draft is sent, so a counter the buyer never saw is never "used". ``inputs`` are the buyer messages
+    it answers: a newer buyer message supersedes the draft and the next one answers them all together.
+    At most one draft per conversation is ``pending`` (a partial unique index).
+    """
+
+    __tablename__ = "conversation_drafts"
+    __table_args__ = (
+        Index(
+            "ux_conversation_drafts_pending",
+            "conversation_id",
+            unique=True,
+            postgresql_where=sql_text("status = 'pending'"),
+            sqlite_where=sql_text("status = 'pending'"),
+        ),
+        Index("ix_conversation_drafts_tenant_conversation", "tenant_id", "conversation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("messenger_tenants.id", ondelete="CASCADE"))
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("messenger_conversations.id", ondelete="CASCADE"))
+    # pending | sent | discarded | superseded
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    text: Mapped[str] = mapped_column(Text)
+    quick_replies: Mapped[list[Any]] = mapped_column(JsonColumn, default=list)
+    source: Mapped[str] = mapped_column(String(32), default="template")
+    decision: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    decided_price: Mapped[Decimal | None] = mapped_column(Money())
+    state_after: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
+    inputs: Mapped[list[Any]] = mapped_column(JsonColumn, default=list)
+    handoff_reason: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The member who sent or discarded it, and the message it became (when sent).
+    resolved_by: Mapped[int | None] = mapped_column(Integer)
+    message_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class SetAsideEvent(Base):

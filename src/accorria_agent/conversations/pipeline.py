@@ -19,9 +19,9 @@ import structlog
 from sqlalchemy import update
 
 from accorria_agent.audit import service as audit
-from accorria_agent.conversations import modes, set_aside
+from accorria_agent.conversations import copilot, modes, set_aside
 from accorria_agent.conversations import repository as repo
-from accorria_agent.conversations.composer import BuyerInput, TurnContext
+from accorria_agent.conversations.composer import BuyerInput, TurnContext, TurnResult
 from accorria_agent.conversations.context import ConversationDeps
 from accorria_agent.conversations.event_handlers import apply_event
 from accorria_agent.conversations.models import Conversation, Message
@@ -136,12 +136,21 @@ async def _turn(
             outcome.graph_actions.append("take_thread_control")
         # Composed even while sending is halted or the Page is paused: the reply is held at the send
         # gate and released on resume, so the buyer who wrote meanwhile is still answered.
-        bot_may_answer = inputs and conversation.mode == "bot" and settings.bot_enabled
+        bot_may_answer = bool(inputs) and conversation.mode == "bot"
+        listing: Listing | None = None
+        drafting = False
+        if bot_may_answer:
+            with session.no_autoflush:
+                # Nothing pending affects this read; flushing here would write the conversation row twice.
+                listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
+            answer = copilot.reply_mode(settings, listing)
+            bot_may_answer = answer != copilot.OFF
+            drafting = answer == copilot.COPILOT
         if bot_may_answer and careful:
             try:
                 async with session.begin_nested():
                     await _compose_and_record(
-                        session, deps, tenant, settings, conversation, inputs, now, outcome
+                        session, deps, tenant, settings, conversation, listing, inputs, now, outcome, drafting
                     )
             except Exception as error:
                 if is_transient(error):
@@ -158,7 +167,9 @@ async def _turn(
             bot_may_answer = False
             log.warning("conversation_loop_broken", conversation_id=conversation.id)
         elif bot_may_answer:
-            await _compose_and_record(session, deps, tenant, settings, conversation, inputs, now, outcome)
+            await _compose_and_record(
+                session, deps, tenant, settings, conversation, listing, inputs, now, outcome, drafting
+            )
         if bot_may_answer:
             if outcome.outbound and not outcome.delivery_deferred:
                 # Gate the first reply here, on the rows this transaction holds: saves the gate's own
@@ -175,14 +186,19 @@ async def _compose_and_record(
     tenant: MessengerTenant,
     settings: MessengerSettings,
     conversation: Conversation,
+    listing: Listing | None,
     inputs: list[BuyerInput],
     now: datetime,
     outcome: TurnOutcome,
+    drafting: bool = False,
 ) -> None:
-    """Decide and phrase this turn's reply and record it as outbound intents (in the job's transaction)."""
-    with session.no_autoflush:
-        # Nothing pending affects this read; flushing here would write the conversation row twice.
-        listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
+    """Decide and phrase this turn's reply and record it as outbound intents (in the job's transaction).
+
+    ``drafting`` (co-pilot): the reply is stored as the seller's draft instead (see ``copilot``).
+    """
+    if drafting:
+        # A draft the buyer has not been sent yet is answered again, together with the new messages.
+        inputs = [*await copilot.take_unanswered(session, tenant.id, conversation, now), *inputs]
     if listing is not None and conversation.listing_id is None:
         conversation.listing_id = listing.id
     history = (
@@ -204,10 +220,17 @@ async def _compose_and_record(
         history=history,
         timezone=deps.default_timezone,
         now=now,
+        drafting=drafting,
     )
     turn = await deps.composer.compose(context)
     for hook in deps.turn_hooks:
         turn = await hook.after_compose(session, tenant, conversation, listing, context, turn)
+    if drafting:
+        await copilot.record_draft(session, tenant, conversation, turn, inputs, now)
+        _hand_off_if_decided(conversation, turn, now)
+        if turn.handoff_reason:
+            await _notify_handoff(session, tenant, conversation, turn.handoff_reason, outcome)
+        return
     conversation.negotiation_state = turn.state
     drafts = list(turn.drafts)
     if drafts and _needs_disclosure(conversation, now):
@@ -228,11 +251,9 @@ async def _compose_and_record(
             message = repo.new_outbound(conversation, author="bot", text=part, payload=payload, now=now)
             session.add(message)
             outbound.append(message)
+    _hand_off_if_decided(conversation, turn, now)
     if turn.handoff_reason:
-        modes.apply(conversation, modes.Transition.HAND_OFF, at=now, reason=turn.handoff_reason)
-        kind = "scam" if turn.handoff_reason == "scam" else "handoff"
-        await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(turn.handoff_reason))
-        outcome.graph_actions.append("pass_thread_control")
+        await _notify_handoff(session, tenant, conversation, turn.handoff_reason, outcome)
     await session.flush()
     await audit.record_bot_replies(session, tenant.seller_id, conversation.id, [m.id for m in outbound])
     await announce(session, tenant.seller_id, "message", conversation.id)
@@ -250,6 +271,23 @@ async def _compose_and_record(
             ],
         )
         outcome.delivery_deferred = True
+
+
+def _hand_off_if_decided(conversation: Conversation, turn: TurnResult, now: datetime) -> None:
+    if turn.handoff_reason:
+        modes.apply(conversation, modes.Transition.HAND_OFF, at=now, reason=turn.handoff_reason)
+
+
+async def _notify_handoff(
+    session: AsyncSession,
+    tenant: MessengerTenant,
+    conversation: Conversation,
+    reason: str,
+    outcome: TurnOutcome,
+) -> None:
+    kind = "scam" if reason == "scam" else "handoff"
+    await notify_seller(session, tenant.id, conversation.id, kind, _handoff_text(reason))
+    outcome.graph_actions.append("pass_thread_control")
 
 
 LOOP_REASON = "loop"

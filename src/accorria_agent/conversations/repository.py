@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import Conversation, ConversationDraft, Message
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, EventLog, SendingControl
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -251,3 +251,31 @@ async def mark_delivered(
         return 0
     result = await session.execute(statement.values(status=status))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def pending_draft(
+    session: AsyncSession, tenant_id: int, conversation_id: int, *, for_update: bool = False
+) -> ConversationDraft | None:
+    """The co-pilot draft waiting on this conversation (at most one), locked when ``for_update``."""
+    query = tenant_select(ConversationDraft, tenant_id).where(
+        ConversationDraft.conversation_id == conversation_id, ConversationDraft.status == "pending"
+    )
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def pending_drafts(
+    session: AsyncSession, tenant_id: int, conversation_ids: Collection[int]
+) -> dict[int, ConversationDraft]:
+    """The pending drafts of these conversations of one tenant, by conversation id (one query)."""
+    if not conversation_ids:
+        return {}
+    result = await session.execute(
+        tenant_select(ConversationDraft, tenant_id).where(
+            ConversationDraft.conversation_id.in_(list(conversation_ids)),
+            ConversationDraft.status == "pending",
+        )
+    )
+    return {draft.conversation_id: draft for draft in result.scalars()}
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
@@ -16,6 +16,8 @@ MAX_DISCLOSURE_CHARS = 500
 # A week: auto-resume later than the HUMAN_AGENT window makes no sense (nothing could be sent).
 MAX_AUTO_RESUME_MINUTES = 7 * 24 * 60
 PREVIEW_CHARS = 120
+# Who answers a Page's buyers: the assistant, the assistant's drafts sent by the seller, or nobody.
+ReplyMode = Literal["bot", "copilot", "off"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,10 @@ class ConversationSummary(_Out):
     # None: nobody in particular (anyone in the account may answer).
     assigned_member_id: int | None = None
     assignee: AssigneeOut | None = None
+    # Who answers this buyer now (the listing's mode, else the Page's): bot | copilot | off.
+    reply_mode: str = "bot"
+    # A co-pilot draft waits for the seller (``draft`` in the conversation's detail).
+    has_draft: bool = False
 
 
 class MessageOut(_Out):
@@ -115,9 +121,40 @@ class NotificationOut(_Out):
     read_at: datetime | None
 
 
+class DraftOut(_Out):
+    """The reply the assistant decided in co-pilot mode, waiting for the seller (never sent by itself)."""
+
+    id: int
+    text: str
+    created_at: datetime
+    # The price the decision names (a counter, an acceptance), if any; never below the floor.
+    decided_price: Decimal | None
+    action: str | None
+    source: str
+
+
 class ConversationDetail(ConversationSummary):
     messages: list[MessageOut]
     notifications: list[NotificationOut]
+    draft: DraftOut | None = None
+
+
+class DraftSendIn(BaseModel):
+    """Send the draft as it is (no ``text``), or the seller's edit of it.
+
+    An edit passes the price guard; one below the floor (or revealing it) is refused unless
+    ``confirm_below_floor`` is true.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_REPLY_CHARS)]
+        | None
+    ) = None
+    confirm_below_floor: StrictBool = False
+    # The draft the seller saw: if a newer buyer message replaced it meanwhile, the send is refused (409).
+    draft_id: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = None
 
 
 class ConversationPage(BaseModel):
@@ -159,6 +196,7 @@ class SettingsOut(_Out):
     human_agent_tag_enabled: bool
     auto_resume_minutes: int | None
     disclosure_text: str
+    reply_mode: str = "bot"
 
 
 class SettingsPatch(BaseModel):
@@ -168,6 +206,8 @@ class SettingsPatch(BaseModel):
 
     human_agent_tag_enabled: StrictBool | None = None
     bot_enabled: StrictBool | None = None
+    # bot | copilot | off; ``bot_enabled`` follows it (off = disabled), and the reverse.
+    reply_mode: ReplyMode | None = None
     auto_resume_minutes: Annotated[int, Field(ge=1, le=MAX_AUTO_RESUME_MINUTES, strict=True)] | None = None
     disclosure_text: (
         Annotated[
@@ -179,7 +219,7 @@ class SettingsPatch(BaseModel):
     @model_validator(mode="after")
     def _only_auto_resume_may_be_null(self) -> SettingsPatch:
         # null means "never" only for auto-resume; a null flag or disclosure is a client bug, not "unchanged".
-        for name in ("human_agent_tag_enabled", "bot_enabled", "disclosure_text"):
+        for name in ("human_agent_tag_enabled", "bot_enabled", "disclosure_text", "reply_mode"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} may not be null")
         return self

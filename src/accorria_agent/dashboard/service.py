@@ -24,9 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.accounts.members import member_names
 from accorria_agent.audit import service as audit
-from accorria_agent.conversations import modes
+from accorria_agent.conversations import copilot, modes
 from accorria_agent.conversations import repository as repo
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import Conversation, ConversationDraft, Message
 from accorria_agent.dashboard import repository as dashboard_repo
 from accorria_agent.dashboard.schemas import (
     PREVIEW_CHARS,
@@ -34,6 +34,7 @@ from accorria_agent.dashboard.schemas import (
     ConversationDetail,
     ConversationPage,
     ConversationSummary,
+    DraftOut,
     InboxFilter,
     ListingSummary,
     MessageOut,
@@ -49,7 +50,7 @@ from accorria_agent.live.bus import announce
 from accorria_agent.messenger.policy import HUMAN_AGENT_WINDOW, STANDARD_WINDOW, window_expires_in
 from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
-from accorria_agent.sellers.notifications import SellerNotification
+from accorria_agent.sellers.notifications import SellerNotification, mark_read
 from accorria_agent.sellers.service import settings_for
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ async def _owned_tenant(session: AsyncSession, seller_id: int, tenant_id: int) -
     raise NotFound("page not found")
 
 
-async def _owned_conversation(
+async def owned_conversation(
     session: AsyncSession, seller_id: int, conversation_id: int
 ) -> tuple[MessengerTenant, Conversation]:
     # One scoped lookup per Page of the seller (a seller has a handful): never an unscoped read by id.
@@ -103,18 +104,21 @@ def _listing_title(listing: Listing) -> str:
     return " ".join(str(p) for p in (listing.year, listing.make, listing.model, listing.trim) if p)
 
 
-def _negotiation(state: dict[str, Any] | None) -> NegotiationSummary:
+def _negotiation(state: dict[str, Any] | None, draft: ConversationDraft | None = None) -> NegotiationSummary:
+    """The negotiation as the buyer knows it; with a co-pilot draft waiting, the buyer's offers include the
+    ones it answers (they were said), while our counter, concessions and agreement wait until it is sent."""
     try:
         parsed = NegotiationState.from_json(state)
+        said = NegotiationState.from_json(draft.state_after) if draft is not None else parsed
     except (ArithmeticError, TypeError, ValueError):
         # A state written by an older version must not break the seller's whole list.
         return NegotiationSummary()
     return NegotiationSummary(
-        best_offer=parsed.best_offer,
+        best_offer=said.best_offer,
         last_counter=parsed.last_counter,
         agreed_price=parsed.agreed_price,
         concessions_used=parsed.concessions_used,
-        offers=len(parsed.buyer_offers),
+        offers=len(said.buyer_offers),
     )
 
 
@@ -179,9 +183,12 @@ async def _summaries(
     listings = await dashboard_repo.listings_by_id(session, tenant.id, listing_ids)
     last_by_conversation = await dashboard_repo.last_messages(session, tenant.id, ids)
     unread = await dashboard_repo.unread_counts(session, tenant.id, ids)
+    settings = await settings_for(session, tenant.id)
+    drafts = await repo.pending_drafts(session, tenant.id, ids)
     out = []
     for conversation in conversations:
         listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
+        draft = current_draft(conversation, drafts.get(conversation.id))
         expires_in, human_agent_expires_in = _seconds_left(now, conversation.last_buyer_message_at)
         # Someone no longer in the account (removed after being assigned) is shown as nobody.
         assignee_id = conversation.assigned_member_id
@@ -216,11 +223,13 @@ async def _summaries(
                 last_buyer_message_at=conversation.last_buyer_message_at,
                 expires_in=expires_in,
                 human_agent_expires_in=human_agent_expires_in,
-                negotiation=_negotiation(conversation.negotiation_state),
+                negotiation=_negotiation(conversation.negotiation_state, draft),
                 unread_notifications=unread.get(conversation.id, 0),
                 updated_at=conversation.updated_at,
                 assigned_member_id=assignee.member_id if assignee is not None else None,
                 assignee=assignee,
+                reply_mode=copilot.reply_mode(settings, listing),
+                has_draft=draft is not None,
             )
         )
     return out
@@ -295,7 +304,7 @@ async def message_page(
 
     ``next_before`` is the id to pass as ``before`` for the older ones (None: this is the beginning).
     """
-    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     rows = await dashboard_repo.messages_before(
         session, tenant.id, conversation.id, before=before, limit=limit + 1
     )
@@ -316,7 +325,7 @@ async def assign_conversation(
 
     A member of another account is "not found" like any foreign id (no hint that the id exists).
     """
-    _tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    _tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     if member_id is not None and member_id not in await member_names(session, seller_id):
         raise NotFound("member not found")
     previous = conversation.assigned_member_id
@@ -341,16 +350,38 @@ async def conversation_detail(
     session: AsyncSession, seller_id: int, conversation_id: int, now: datetime, limit: int = 200
 ) -> ConversationDetail:
     """One conversation with its last ``limit`` messages (oldest first) and its notifications."""
-    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     (summary,) = await _summaries(session, tenant, [conversation], now)
     messages = await repo.recent_messages(session, tenant.id, conversation.id, limit=limit)
     notes = await dashboard_repo.notifications(
         session, tenant.id, conversation_id=conversation.id, unread_only=False, limit=100
     )
+    draft = current_draft(conversation, await repo.pending_draft(session, tenant.id, conversation.id))
     return ConversationDetail(
         **summary.model_dump(),
         messages=[_message_out(m) for m in messages],
         notifications=[NotificationOut.model_validate(n) for n in notes],
+        draft=_draft_out(draft) if draft is not None else None,
+    )
+
+
+def current_draft(conversation: Conversation, draft: ConversationDraft | None) -> ConversationDraft | None:
+    """The pending draft if it still answers the negotiation as it stands (else a newer turn passed it)."""
+    if draft is None:
+        return None
+    base = (draft.decision or {}).get("base_turns", 0)
+    return draft if base == int((conversation.negotiation_state or {}).get("turns", 0) or 0) else None
+
+
+def _draft_out(draft: ConversationDraft) -> DraftOut:
+    action = (draft.decision or {}).get("action")
+    return DraftOut(
+        id=draft.id,
+        text=draft.text,
+        created_at=draft.created_at,
+        decided_price=draft.decided_price,
+        action=str(action) if action is not None else None,
+        source=draft.source,
     )
 
 
@@ -405,7 +436,7 @@ async def conversation_summary(
     session: AsyncSession, seller_id: int, conversation_id: int, now: datetime
 ) -> ConversationSummary:
     """One of the seller's conversations as the list shows it."""
-    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     (summary,) = await _summaries(session, tenant, [conversation], now)
     return summary
 
@@ -419,7 +450,7 @@ async def pause_conversation(
     actor_id: int | None = None,
 ) -> ThreadTarget:
     """The seller takes over: the bot goes silent for this buyer (the caller then passes the thread)."""
-    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     modes.apply(conversation, modes.Transition.TAKE_OVER, at=now, reason=PAUSED_BY_DASHBOARD)
     await announce(session, seller_id, "conversation", conversation_id)
     await audit.by_member(
@@ -438,7 +469,7 @@ async def resume_conversation(
     actor_id: int | None = None,
 ) -> ThreadTarget:
     """The bot takes over again and, as Meta requires after a human, says again that it is automated."""
-    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     modes.apply(conversation, modes.Transition.RESUME, at=now)
     await announce(session, seller_id, "conversation", conversation_id)
     await audit.by_member(
@@ -463,7 +494,12 @@ async def record_seller_message(
     HUMAN_AGENT tag between 24 h and 7 days when the Page enabled it), and a refused message is stored as
     ``refused`` with its reason, because the seller must see that it did not go out.
     """
-    tenant, conversation = await _owned_conversation(session, seller_id, conversation_id)
+    tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
+    draft = await repo.pending_draft(session, tenant.id, conversation.id, for_update=True)
+    if draft is not None:
+        # The seller wrote their own reply: the assistant's draft of it is discarded.
+        draft.status, draft.resolved_at, draft.resolved_by = "discarded", now, actor_id
+        await mark_read(session, tenant.id, conversation.id, "draft", now)
     message = repo.new_outbound(
         conversation, author="seller", text=text, payload={"source": "dashboard"}, now=now
     )
@@ -501,8 +537,17 @@ async def update_settings(
     """Apply the fields the seller sent to one of *their* Pages."""
     tenant = await _owned_tenant(session, seller_id, tenant_id)
     settings = await settings_for(session, tenant.id)
-    for name, value in patch.changes().items():
+    changes = patch.changes()
+    for name, value in changes.items():
         setattr(settings, name, value)
+    # One switch, two spellings: ``reply_mode`` wins when both are sent.
+    if "reply_mode" in changes:
+        settings.bot_enabled = changes["reply_mode"] != "off"
+    elif "bot_enabled" in changes:
+        if not settings.bot_enabled:
+            settings.reply_mode = "off"
+        elif settings.reply_mode == "off":
+            settings.reply_mode = "bot"
     await session.flush()
     log.info("dashboard_settings", seller_id=seller_id, tenant_id=tenant_id, fields=sorted(patch.changes()))
     return _settings_out(tenant, settings)
@@ -518,4 +563,5 @@ def _settings_out(tenant: MessengerTenant, settings: MessengerSettings) -> Setti
         human_agent_tag_enabled=settings.human_agent_tag_enabled,
         auto_resume_minutes=settings.auto_resume_minutes,
         disclosure_text=settings.disclosure_text,
+        reply_mode=copilot.reply_mode(settings, None),
     )

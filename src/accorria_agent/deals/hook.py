@@ -41,7 +41,8 @@ class DealsHook(TurnHook):
             text = await service.sold_listing_reply(session, listing, conversation.id)
             return TurnResult(drafts=[Draft(text=text, source="listing_sold")], state=context.state)
         amount = turn.decision.get("amount")
-        if turn.decision.get("action") == "accept" and amount:
+        # A co-pilot draft is not an acceptance yet: the deal opens when the seller sends it.
+        if turn.decision.get("action") == "accept" and amount and not context.drafting:
             await service.record_price_agreed(
                 session,
                 self.queue,

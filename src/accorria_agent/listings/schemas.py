@@ -46,8 +46,12 @@ class ListingPatch(BaseModel):
     response_tone: Literal["professional", "friendly", "casual"] | None = None
     escrow_enabled: bool | None = None
     status: Literal["active", "paused"] | None = None
+    # Who answers this car's buyers: bot | copilot | off; null = as its Page's settings say.
+    reply_mode: Literal["bot", "copilot", "off"] | None = None
 
 
+# Who answers buyers is a Page setting's business too: owners only.
+OWNER_FIELDS = frozenset({"reply_mode"})
 # Changing these changes what the bot may concede: owners only.
 RULE_FIELDS = frozenset(
     {"asking_price", "price_floor", "auto_accept_threshold", "max_concessions", "escrow_enabled"}
@@ -85,6 +89,8 @@ class ListingOut(BaseModel):
     asking_price: Decimal
     response_tone: str
     escrow_enabled: bool
+    # None: the Page's reply mode applies.
+    reply_mode: str | None = None
     photos: list[PhotoOut]
     m_me_url: str | None
     created_at: datetime

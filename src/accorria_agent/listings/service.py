@@ -22,6 +22,7 @@ from accorria_agent.listings import repository as repo
 from accorria_agent.listings.models import ListingPhoto
 from accorria_agent.listings.photos import PhotoStore, process_upload
 from accorria_agent.listings.schemas import (
+    OWNER_FIELDS,
     RULE_FIELDS,
     ListingCreate,
     ListingOut,
@@ -78,6 +79,7 @@ def _out(
         "asking_price": _cents(listing.asking_price),
         "response_tone": listing.response_tone,
         "escrow_enabled": listing.escrow_enabled,
+        "reply_mode": listing.reply_mode,
         "photos": [_photo_out(p) for p in photos],
         "m_me_url": m_me_link(page_id, listing.id) if page_id else None,
         "created_at": listing.created_at,
@@ -163,6 +165,8 @@ async def update_listing(
     changes = patch.model_dump(exclude_unset=True)
     if not member.is_owner and RULE_FIELDS & changes.keys():
         raise Forbidden("only an owner can change the price rules")
+    if not member.is_owner and OWNER_FIELDS & changes.keys():
+        raise Forbidden("only an owner can change who answers this listing's buyers")
     if listing.status in {"sold", "archived"} and "status" in changes:
         raise Conflict(f"the listing is {listing.status}; it cannot be {changes['status']}")
     current = {name: getattr(listing, name) for name in _SPEC_FIELDS}

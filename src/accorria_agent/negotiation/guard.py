@@ -475,3 +475,49 @@ def check_reply(
     reasons.extend(_content_reasons(norm, listing, allowed_urls))
     unique = tuple(dict.fromkeys(reasons))
     return GuardVerdict(ok=not unique, reasons=unique)
+
+
+def _seller_amounts(
+    text: str, listing: ListingFacts | None, exempt: Collection[Decimal]
+) -> tuple[str, list[MoneyMention]]:
+    # A seller may give their phone number; its digit groups are not prices.
+    norm = _PHONE_RE.sub(" ", _mask_names(normalize_text(text), _listing_names(listing)))
+    year = listing.year if listing is not None else None
+    return norm, [m for m in find_amounts(norm, listing_year=year) if m.value not in exempt]
+
+
+def seller_prices(
+    text: str, *, listing: ListingFacts | None = None, exempt: Collection[Decimal] = ()
+) -> tuple[Decimal, ...]:
+    """The distinct prices a seller's words name, in order (as :func:`check_seller_reply` reads them)."""
+    return tuple(dict.fromkeys(m.value for m in _seller_amounts(text, listing, exempt)[1]))
+
+
+def check_seller_reply(
+    text: str,
+    rules: SellerRules,
+    *,
+    listing: ListingFacts | None = None,
+    buyer_offer: Decimal | None = None,
+    exempt: Collection[Decimal] = (),
+) -> tuple[str, ...]:
+    """The price rules of :func:`check_reply` for words a seller wrote or edited (a co-pilot draft); pure.
+
+    A seller may say other amounts than the bot decided, so only the floor is checked: no amount below it
+    (stated, offered or accepted), no acceptance of a buyer's offer below it without naming a price, and
+    the floor never revealed (named as such, or the floor amount as "my lowest"). Contact details and
+    promises are the seller's own business. ``exempt`` are amounts that are not prices (the escrow fee).
+    Returns the reasons (empty when the text keeps the floor); the seller may still confirm them.
+    """
+    norm, amounts = _seller_amounts(text, listing, exempt)
+    reasons: list[str] = []
+    if any(m.value < rules.price_floor for m in amounts):
+        reasons.append("below_floor")
+    if not amounts and buyer_offer is not None and buyer_offer < rules.price_floor:
+        if _ACCEPTANCE_RE.search(norm):
+            reasons.append("accepts_below_floor")
+    if _FLOOR_HARD_RE.search(norm):
+        reasons.append("floor_disclosure")
+    elif _FLOOR_SOFT_RE.search(norm) and any(m.value == rules.price_floor for m in amounts):
+        reasons.append("floor_disclosure")
+    return tuple(dict.fromkeys(reasons))

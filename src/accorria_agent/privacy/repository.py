@@ -15,7 +15,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import Conversation, ConversationDraft, Message
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.deals.models import Deal, DealEvent
 from accorria_agent.messenger.models import EventLog, WebhookDelivery
@@ -80,8 +80,22 @@ async def erase_buyer(
     ).scalar_one_or_none()
     # The PSID itself is the identifier: it is replaced, so a later message from the same buyer starts over.
     placeholder = f"erased-{conversation.id}" if conversation is not None else "erased"
-    counts = {"messages": 0, "notifications": 0, "events": 0, "deliveries": 0, "conversations": 0}
+    counts = {
+        "messages": 0,
+        "notifications": 0,
+        "events": 0,
+        "deliveries": 0,
+        "conversations": 0,
+        "drafts": 0,
+    }
     if conversation is not None:
+        # Co-pilot drafts hold the buyer's words (the messages they answer) and replies quoting them.
+        result = await session.execute(
+            delete(ConversationDraft).where(
+                ConversationDraft.tenant_id == tenant.id, ConversationDraft.conversation_id == conversation.id
+            )
+        )
+        counts["drafts"] = _rowcount(result)
         result = await session.execute(
             update(Message)
             .where(Message.tenant_id == tenant.id, Message.conversation_id == conversation.id)
@@ -152,9 +166,11 @@ async def purge_older_than(session: AsyncSession, cutoff: datetime) -> dict[str,
         .where(WebhookDelivery.received_at < cutoff, WebhookDelivery.body != "")
         .values(body="")
     )
+    # Co-pilot drafts copy the buyer's words: gone with them (no draft that old can be sent anyway).
+    drafts = await session.execute(delete(ConversationDraft).where(ConversationDraft.created_at < cutoff))
     await session.flush()
     return {
-        "messages": _rowcount(messages) + _rowcount(outbound),
+        "messages": _rowcount(messages) + _rowcount(outbound) + _rowcount(drafts),
         "events": _rowcount(events),
         "deliveries": _rowcount(deliveries),
     }
@@ -248,7 +264,15 @@ async def export_seller(session: AsyncSession, seller_id: int) -> dict[str, Any]
     conversations: list[Conversation] = []
     messages: list[Message] = []
     notifications: list[SellerNotification] = []
+    drafts: list[ConversationDraft] = []
     for tenant_id in tenant_ids:
+        drafts.extend(
+            (
+                await session.execute(
+                    tenant_select(ConversationDraft, tenant_id).order_by(ConversationDraft.id)
+                )
+            ).scalars()
+        )
         conversations.extend(
             (
                 await session.execute(tenant_select(Conversation, tenant_id).order_by(Conversation.id))
@@ -279,6 +303,7 @@ async def export_seller(session: AsyncSession, seller_id: int) -> dict[str, Any]
         "conversations": [row_dict(row) for row in conversations],
         "messages": [row_dict(row) for row in messages],
         "notifications": [row_dict(row) for row in notifications],
+        "drafts": [row_dict(row) for row in drafts],
         "deals": [row_dict(row) for row in deals],
         "deal_events": [row_dict(row) for row in deal_events],
     }

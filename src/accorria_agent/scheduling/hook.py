@@ -52,7 +52,9 @@ class SchedulingHook(TurnHook):
         turn: TurnResult,
     ) -> TurnResult:
         """The turn as composed, or its reply replaced by the test-drive outcome."""
-        if turn.handoff_reason or listing is None or context.listing is None:
+        # A co-pilot draft books nothing: a slot (and its reminder to the buyer) would act before the
+        # seller decided; the composer's own scheduling reply stays the draft.
+        if turn.handoff_reason or listing is None or context.listing is None or context.drafting:
             return turn
         turn_ = _Turn(self, session, tenant, conversation, listing, context, turn)
         draft = await turn_.run()

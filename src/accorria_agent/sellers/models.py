@@ -55,6 +55,9 @@ class MessengerSettings(Base):
         ForeignKey("messenger_tenants.id", ondelete="CASCADE"), unique=True
     )
     bot_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bot (the assistant answers) | copilot (it drafts, the seller sends) | off; kept in step with
+    # ``bot_enabled`` (off exactly when the bot is disabled). A listing's own ``reply_mode`` wins.
+    reply_mode: Mapped[str] = mapped_column(String(16), default="bot", server_default="bot")
     # A human-written reply may use the HUMAN_AGENT tag between 24 h and 7 days; the bot never tags.
     human_agent_tag_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Minutes of seller silence after which a paused bot resumes by itself; None = never.
@@ -101,6 +104,8 @@ class Listing(Base):
     max_concessions: Mapped[int] = mapped_column(Integer, default=3)
     response_tone: Mapped[str] = mapped_column(String(32), default="friendly")
     escrow_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # bot | copilot | off for this car; None = as its Page's settings say.
+    reply_mode: Mapped[str | None] = mapped_column(String(16))
     # active | paused | sold | archived
     status: Mapped[str] = mapped_column(String(32), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -31,7 +31,7 @@ class SellerNotification(Base):
     conversation_id: Mapped[int | None] = mapped_column(
         ForeignKey("messenger_conversations.id", ondelete="CASCADE")
     )
-    # handoff | scam | send_refused | send_failed | needs_reauth | restricted | paused
+    # handoff | scam | send_refused | send_failed | needs_reauth | restricted | paused | draft
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -48,3 +48,19 @@ async def notify_seller(
     session.add(notification)
     await announce_for_tenant(session, tenant_id, "notification", conversation_id)
     return notification
+
+
+async def mark_read(
+    session: AsyncSession, tenant_id: int, conversation_id: int, kind: str, at: datetime
+) -> None:
+    """Mark a conversation's unread notifications of ``kind`` read (what they announced is over)."""
+    await session.execute(
+        update(SellerNotification)
+        .where(
+            SellerNotification.tenant_id == tenant_id,
+            SellerNotification.conversation_id == conversation_id,
+            SellerNotification.kind == kind,
+            SellerNotification.read_at.is_(None),
+        )
+        .values(read_at=at)
+    )

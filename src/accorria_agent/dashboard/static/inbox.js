@@ -5,12 +5,16 @@
 
 import { api, errorText, features } from "./api.js";
 import { duration, el, emptyState, money, safeClass, status, when } from "./dom.js";
+import { draftBox } from "./drafts.js";
 import { alertSeller, alertsEnabled, enableAlerts, onLive } from "./live.js";
 
 const MODE_LABELS = { bot: "bot", copilot: "co-pilot", paused: "paused (you)", handed_off: "handed off" };
-const NEEDS_ME_KINDS = new Set(["handoff", "scam", "send_refused", "send_failed", "question"]);
+const NEEDS_ME_KINDS = new Set(["handoff", "scam", "send_refused", "send_failed", "question", "draft"]);
 
 function buyerName(c) { return c.buyer_name || "Buyer " + c.buyer_psid; }
+
+// A conversation the bot would answer shows "co-pilot" when its Page or listing lets it only draft.
+function modeOf(c) { return c.mode === "bot" && c.reply_mode === "copilot" ? "copilot" : c.mode; }
 
 function modeNode(mode) {
   return el("span", { class: "mode mode-" + safeClass(mode), text: MODE_LABELS[mode] || mode });
@@ -201,6 +205,7 @@ export async function renderInbox(view, params, session) {
     placeholder: "Write to the buyer as yourself" });
   const send = el("button", { id: "reply-send", type: "submit", disabled: true, text: "Send" });
   const replyStatus = el("p", { id: "reply-status", class: "status", role: "status" });
+  const drafts = draftBox(() => { state.lastDetail = ""; return Promise.all([loadList(), loadDetail()]); }, replyStatus);
   const form = el("form", { id: "reply-form", class: "composer", autocomplete: "off" },
     el("label", { for: "reply-input", class: "visually-hidden", text: "Your reply" }), input, send);
   const thread = el("section", { class: "conversation", "aria-label": "Conversation" },
@@ -208,7 +213,7 @@ export async function renderInbox(view, params, session) {
       back,
       el("div", {}, title, modeBox, windowBox, flags, assignBox),
       el("div", { class: "actions" }, pauseButton, resumeButton)),
-    earlierButton, messages, form, replyStatus);
+    earlierButton, messages, drafts.node, form, replyStatus);
   const negotiationBox = el("div", { id: "negotiation-box" }, el("p", { class: "hint", text: "Select a conversation to see the negotiation." }));
   const questionBox = el("div", { id: "question-box" });
   const notificationList = el("ul", { id: "notifications", class: "notifications" });
@@ -232,7 +237,8 @@ export async function renderInbox(view, params, session) {
     const shown = state.conversations;
     list.replaceChildren(...shown.map((c) => {
       const link = el("a", { href: "#/inbox/" + c.id, class: "conversation-link" },
-        el("span", { class: "name", text: buyerName(c) }), modeNode(c.mode),
+        el("span", { class: "name", text: buyerName(c) }), modeNode(modeOf(c)),
+        c.has_draft ? el("span", { class: "badge draft", text: "draft waits" }) : null,
         c.unread_notifications > 0 ? el("span", { class: "badge unread", text: c.unread_notifications,
           "aria-label": c.unread_notifications + " unread" }) : null,
         isScam(c) ? el("span", { class: "flag scam", text: "possible scam" }) : null,
@@ -298,7 +304,7 @@ export async function renderInbox(view, params, session) {
     if (json === state.lastDetail) return; // unchanged: keep the scroll position
     state.lastDetail = json;
     title.textContent = buyerName(c) + " — " + c.page_name;
-    modeBox.replaceChildren(modeNode(c.mode));
+    modeBox.replaceChildren(modeNode(modeOf(c)));
     windowBox.textContent = windowText(c) + (c.paused_reason && !isScam(c) ? " · " + c.paused_reason : "");
     const scamNotes = c.notifications.filter((n) => n.kind === "scam");
     flags.replaceChildren(...(isScam(c) || scamNotes.length ? [el("p", { class: "flag scam",
@@ -317,6 +323,7 @@ export async function renderInbox(view, params, session) {
     messages.replaceChildren(...thread.map(messageNode));
     earlierButton.hidden = state.older.length ? state.olderNext === null : c.messages.length < DETAIL_MESSAGES;
     if (atBottom) messages.scrollTop = messages.scrollHeight;
+    drafts.update(c);
     negotiationBox.replaceChildren(negotiationPanel(c, extras, session.isOwner));
     questionBox.replaceChildren(questionsPanel(extras.questions, () => { state.lastDetail = ""; loadDetail(); }));
   }

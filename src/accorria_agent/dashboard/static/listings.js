@@ -47,6 +47,8 @@ function readForm(form, isOwner, isNew) {
   const pageId = String(data.get("page_id") || "");
   if (pageId) body.page_id = pageId;
   if (isOwner) body.escrow_enabled = data.get("escrow_enabled") === "on";
+  // Who answers this car's buyers; empty = as its Page's settings say (set once the listing exists).
+  if (isOwner && !isNew) body.reply_mode = String(data.get("reply_mode") || "") || null;
   if (!isNew) {
     // A PATCH may not null what the API requires; leave those out instead.
     for (const name of ["year", "make", "model", "asking_price", "price_floor", "max_concessions"]) {
@@ -118,6 +120,10 @@ async function formView(view, id, session) {
         OWNER_FIELDS.map(([n, l, t, a]) => field(n, l, t, a, n === "max_concessions" && isNew ? 3 : listing[n])),
         el("div", { class: "field checkbox" }, el("input", { id: "listing-escrow", name: "escrow_enabled", type: "checkbox",
           checked: listing.escrow_enabled !== false }), el("label", { for: "listing-escrow", text: "Offer Accorria escrow once a price is agreed" })),
+        isNew ? null : el("div", { class: "field" }, el("label", { for: "listing-reply-mode", text: "Who answers this car's buyers" }),
+          el("select", { id: "listing-reply-mode", name: "reply_mode" },
+            [["", "As the Page's settings say"], ["bot", "The assistant answers"], ["copilot", "Co-pilot: the assistant drafts, I send"],
+              ["off", "Nobody (the assistant is off)"]].map(([v, t]) => el("option", { value: v, text: t, selected: (listing.reply_mode || "") === v })))),
       ] : el("p", { class: "hint", text: "The price rules (floor, auto-accept, concessions) are visible to owners only." })),
     el("div", { class: "actions" }, el("button", { type: "submit", text: isNew ? "Create listing" : "Save changes" }),
       el("a", { href: "#/listings", class: "button secondary", text: "Cancel" })),

@@ -1,8 +1,14 @@
-/* Settings per Page: bot on/off, tone note, disclosure text, auto-resume, HUMAN_AGENT opt-in (owners
+/* Settings per Page: who answers (bot / co-pilot / off), tone note, disclosure text, auto-resume, HUMAN_AGENT opt-in (owners
  * change them; staff see them). */
 
 import { api, errorText } from "./api.js";
 import { el, emptyState, status } from "./dom.js";
+
+const REPLY_MODES = [
+  ["bot", "The assistant answers"],
+  ["copilot", "Co-pilot: the assistant drafts, I send"],
+  ["off", "Nobody (the assistant is off)"],
+];
 
 function pageForm(p, isOwner) {
   const prefix = "page-" + p.tenant_id + "-";
@@ -15,7 +21,9 @@ function pageForm(p, isOwner) {
   const form = el("form", { class: "form card", "aria-label": "Settings of " + p.page_name },
     el("h2", { text: p.page_name }),
     el("p", { class: "hint", text: "Page " + p.page_id + " · " + p.page_status }),
-    check("bot_enabled", "The assistant answers buyers on this Page"),
+    el("div", { class: "field" }, el("label", { for: prefix + "reply-mode", text: "Who answers buyers on this Page" }),
+      el("select", { id: prefix + "reply-mode", name: "reply_mode", disabled: !isOwner },
+        ...REPLY_MODES.map(([value, label]) => el("option", { value, text: label, selected: p.reply_mode === value })))),
     check("human_agent_tag_enabled", "Allow my own replies up to 7 days after the buyer's last message (HUMAN_AGENT tag)"),
     el("div", { class: "field" }, el("label", { for: prefix + "auto-resume", text: "Resume the bot after I stop answering (minutes; empty = never)" }),
       el("input", { id: prefix + "auto-resume", name: "auto_resume_minutes", type: "number", min: "1", max: "10080",
@@ -29,7 +37,7 @@ function pageForm(p, isOwner) {
     const data = new FormData(form);
     const minutes = String(data.get("auto_resume_minutes") || "").trim();
     const body = {
-      bot_enabled: data.get("bot_enabled") === "on",
+      reply_mode: String(data.get("reply_mode") || "bot"),
       human_agent_tag_enabled: data.get("human_agent_tag_enabled") === "on",
       auto_resume_minutes: minutes === "" ? null : Number(minutes),
       disclosure_text: String(data.get("disclosure_text") || ""),
