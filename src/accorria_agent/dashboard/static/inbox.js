@@ -195,6 +195,7 @@ export async function renderInbox(view, params, session) {
   const assignSelect = el("select", { id: "assign-select", name: "assignee", disabled: true },
     el("option", { value: "", text: "Nobody" }));
   const assignBox = el("div", { class: "assign" }, el("label", { for: "assign-select", text: "Assigned to" }), assignSelect);
+  assignBox.hidden = true; // shown with a conversation
   const pauseButton = el("button", { id: "pause-button", type: "button", disabled: true, text: "Take over" });
   const resumeButton = el("button", { id: "resume-button", type: "button", class: "secondary", disabled: true, text: "Resume bot" });
   const back = el("a", { href: "#/inbox", class: "back-link", text: "← All conversations" });
@@ -309,6 +310,7 @@ export async function renderInbox(view, params, session) {
     const scamNotes = c.notifications.filter((n) => n.kind === "scam");
     flags.replaceChildren(...(isScam(c) || scamNotes.length ? [el("p", { class: "flag scam",
       text: "Possible scam: " + (scamNotes.map((n) => n.text).join(" ") || "the assistant stopped on scam signals") })] : []));
+    assignBox.hidden = false;
     assignSelect.disabled = false;
     assignSelect.value = c.assignee ? String(c.assignee.member_id) : "";
     pauseButton.disabled = c.mode === "paused";
