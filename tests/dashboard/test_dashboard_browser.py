@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -94,6 +95,19 @@ def test_the_dashboard_without_a_session_asks_to_sign_in(
     page.context.clear_cookies()
     page.goto(link)
     assert "/auth/" in page.url and "error=invalid_token" in page.url
+    # The sign-in page is styled by its own stylesheet (the CSP allows 'self' styles only), readable on a
+    # phone, and passes the accessibility check.
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_selector("#message.error", timeout=10_000)
+    form_style = "getComputedStyle(document.querySelector('form:not([hidden])')).backgroundColor"
+    assert page.evaluate(form_style) == "rgb(255, 255, 255)"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    from tests.dashboard.test_dashboard_pages_browser import serious_axe_violations  # it imports this module
+
+    assert serious_axe_violations(page) == []
+    shots = os.environ.get("ACCORRIA_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "sign-in-phone.png"), full_page=True)
     page.goto(f"{demo_server}/dashboard/")
     page.wait_for_selector("#auth-error", state="visible", timeout=10_000)
     assert page.query_selector(".conversation-item") is None

@@ -295,6 +295,11 @@ async def auth_script() -> Response:
     return FileResponse(STATIC_DIR / "auth.js", media_type="text/javascript", headers=PAGE_HEADERS)
 
 
+@pages.get("/auth/static/auth.css")
+async def auth_stylesheet() -> Response:
+    return FileResponse(STATIC_DIR / "auth.css", media_type="text/css", headers=PAGE_HEADERS)
+
+
 router = APIRouter()
 router.include_router(api)
 router.include_router(pages)
