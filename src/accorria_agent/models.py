@@ -8,6 +8,7 @@ from accorria_agent.accounts.models import (
     OneTimeToken,
     SignInAttempt,
 )
+from accorria_agent.analytics.models import ConversationFacts
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.mode_changes import ConversationModeChange
 from accorria_agent.conversations.models import Conversation, Message, SetAsideEvent
@@ -42,6 +43,7 @@ __all__ = [
     "Availability",
     "Booking",
     "Conversation",
+    "ConversationFacts",
     "ConversationModeChange",
     "Deal",
     "DealEvent",

@@ -1,0 +1,76 @@
+"""Analytics: one facts row per conversation, kept by triggers, backfilled from the existing rows
+
+Revision ID: 0016
+Revises: 0015
+Create Date: 2026-12-02 06:40:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import accorria_agent.db.base
+from accorria_agent.analytics import facts_sql
+
+revision: str = "0016"
+down_revision: str | None = "0015"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_ts = accorria_agent.db.base.UTCDateTime(timezone=True)
+_FLAGS = (
+    "offer_made",
+    "price_agreed",
+    "test_drive_booked",
+    "escrow_started",
+    "sold",
+    "taken_over",
+    "takeover_buyer_asked",
+    "takeover_scam",
+    "takeover_seller_stepped_in",
+    "takeover_other",
+)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "conversation_facts",
+        sa.Column("conversation_id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=False),
+        sa.Column("listing_id", sa.Integer(), nullable=True),
+        sa.Column("started_at", _ts, nullable=False),
+        sa.Column("first_buyer_message_at", _ts, nullable=True),
+        sa.Column("first_reply_at", _ts, nullable=True),
+        *(sa.Column(flag, sa.Boolean(), server_default=sa.false(), nullable=False) for flag in _FLAGS),
+        sa.Column("policy_refusals", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("agreed_deals", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("agreed_to_asking_sum", sa.Float(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["messenger_conversations.id"],
+            name=op.f("fk_conversation_facts_conversation_id_messenger_conversations"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["messenger_tenants.id"],
+            name=op.f("fk_conversation_facts_tenant_id_messenger_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_conversation_facts")),
+    )
+    op.create_index("ix_conversation_facts_tenant_started", "conversation_facts", ["tenant_id", "started_at"])
+    dialect = op.get_bind().dialect.name
+    for statement in facts_sql.install_statements(dialect):
+        op.execute(statement)
+    # Existing conversations are counted from their rows (the triggers only see what comes next).
+    for statement in facts_sql.recount_statements(dialect):
+        op.execute(statement)
+
+
+def downgrade() -> None:
+    for statement in facts_sql.drop_statements(op.get_bind().dialect.name):
+        op.execute(statement)
+    op.drop_index("ix_conversation_facts_tenant_started", table_name="conversation_facts")
+    op.drop_table("conversation_facts")
