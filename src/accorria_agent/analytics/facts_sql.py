@@ -28,15 +28,29 @@ def _first_buyer(cid: str) -> str:
     )
 
 
-def _message_set(cid: str) -> str:
-    """First buyer message, first accepted reply at or after it, refused sends: of conversation ``cid``."""
-    return (
-        f"first_buyer_message_at = {_first_buyer(cid)}, "
-        "first_reply_at = (SELECT min(r.sent_at) FROM messenger_messages r"
+def _seconds(dialect: str, later: str, earlier: str) -> str:
+    """Seconds from ``earlier`` to ``later`` (SQLite keeps ISO text, which julianday() reads, in days)."""
+    if dialect == "postgresql":
+        return f"EXTRACT(EPOCH FROM {later} - {earlier})"
+    return f"(julianday({later}) - julianday({earlier})) * 86400.0"
+
+
+def _message_set(cid: str, dialect: str) -> str:
+    """First buyer message, first accepted reply at or after it, the seconds between, refused sends."""
+    first_reply = (
+        "(SELECT min(r.sent_at) FROM messenger_messages r"
         f" WHERE r.conversation_id = {cid} AND r.direction = 'outbound' AND r.author IN ('bot', 'seller')"
-        f" AND r.status IN {REPLY_STATUSES} AND r.sent_at >= {_first_buyer(cid)}), "
-        "policy_refusals = (SELECT count(*) FROM messenger_messages f"
+        f" AND r.status IN {REPLY_STATUSES} AND r.sent_at >= fb.fi)"
+    )
+    refused = (
+        "(SELECT count(*) FROM messenger_messages f"
         f" WHERE f.conversation_id = {cid} AND f.direction = 'outbound' AND f.status = 'refused')"
+    )
+    return (
+        "(first_buyer_message_at, first_reply_at, response_seconds, policy_refusals) ="
+        f" (SELECT s.fi, s.fr, {_seconds(dialect, 's.fr', 's.fi')}, s.refused FROM"
+        f" (SELECT fb.fi AS fi, {first_reply} AS fr, {refused} AS refused"
+        f" FROM (SELECT {_first_buyer(cid)} AS fi) AS fb) AS s)"
     )
 
 
@@ -62,6 +76,13 @@ def _mode_set(true: str) -> str:
     return f"taken_over = {true}, {causes}"
 
 
+def _words(dialect: str) -> tuple[str, str, str]:
+    """The dialect's null-safe "differs", its double type and its true."""
+    if dialect == "postgresql":
+        return "IS DISTINCT FROM", "double precision", "TRUE"
+    return "IS NOT", "REAL", "1"
+
+
 _CONVERSATION_INSERT = (
     "INSERT INTO conversation_facts (conversation_id, tenant_id, listing_id, started_at)"
     " VALUES (NEW.id, NEW.tenant_id, NEW.listing_id, NEW.created_at)"
@@ -72,15 +93,16 @@ _CONVERSATION_UPDATE = (
 )
 
 
-def _triggers(distinct: str, real: str, true: str) -> list[tuple[str, str, str, str]]:
+def _triggers(dialect: str) -> list[tuple[str, str, str, str]]:
     """(name, timing and table, WHEN condition, body statement) of every trigger."""
+    distinct, real, true = _words(dialect)
     counted_changed = (
         f"((OLD.status IN {COUNTED_STATUSES}) <> (NEW.status IN {COUNTED_STATUSES})"
         f" OR (OLD.status = 'refused') <> (NEW.status = 'refused')"
         f" OR (NEW.status IN {COUNTED_STATUSES} AND OLD.sent_at {distinct} NEW.sent_at)"
         f" OR (NEW.direction = 'inbound' AND OLD.sent_at {distinct} NEW.sent_at))"
     )
-    message_body = f"UPDATE conversation_facts SET {_message_set('NEW.conversation_id')}" + (
+    message_body = f"UPDATE conversation_facts SET {_message_set('NEW.conversation_id', dialect)}" + (
         " WHERE conversation_id = NEW.conversation_id"
     )
     deal_body = f"UPDATE conversation_facts SET {_deal_set('NEW.conversation_id', real)}" + (
@@ -135,7 +157,7 @@ def install_statements(dialect: str) -> list[str]:
     """``CREATE`` statements of every trigger (and, on PostgreSQL, its function)."""
     statements: list[str] = []
     if dialect == "postgresql":
-        for name, on, when, body in _triggers("IS DISTINCT FROM", "double precision", "TRUE"):
+        for name, on, when, body in _triggers(dialect):
             statements.append(
                 f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
                 f" BEGIN {body}; RETURN NULL; END $$"
@@ -143,7 +165,7 @@ def install_statements(dialect: str) -> list[str]:
             condition = f" WHEN ({when})" if when else ""
             statements.append(f"CREATE TRIGGER {name} {on} FOR EACH ROW{condition} EXECUTE FUNCTION {name}()")
         return statements
-    for name, on, when, body in _triggers("IS NOT", "REAL", "1"):
+    for name, on, when, body in _triggers(dialect):
         condition = f" WHEN {when}" if when else ""
         statements.append(f"CREATE TRIGGER {name} {on} FOR EACH ROW{condition} BEGIN {body}; END")
     return statements
@@ -152,7 +174,7 @@ def install_statements(dialect: str) -> list[str]:
 def drop_statements(dialect: str) -> list[str]:
     """``DROP`` statements of every trigger (and function)."""
     statements: list[str] = []
-    for name, on, _when, _body in _triggers("IS NOT", "REAL", "1"):
+    for name, on, _when, _body in _triggers(dialect):
         table = on.rsplit(" ", 1)[-1]
         if dialect == "postgresql":
             statements.append(f"DROP TRIGGER IF EXISTS {name} ON {table}")
@@ -164,7 +186,7 @@ def drop_statements(dialect: str) -> list[str]:
 
 def recount_statements(dialect: str) -> list[str]:
     """Every facts row recomputed from the source tables (the migration's backfill, the rebuild)."""
-    real = "double precision" if dialect == "postgresql" else "REAL"
+    real = _words(dialect)[1]
     cid = "conversation_facts.conversation_id"
     funnel = ", ".join(
         f"{kind} = EXISTS (SELECT 1 FROM deal_events e WHERE e.conversation_id = {cid} AND e.kind = '{kind}')"
@@ -178,6 +200,6 @@ def recount_statements(dialect: str) -> list[str]:
         "DELETE FROM conversation_facts",
         "INSERT INTO conversation_facts (conversation_id, tenant_id, listing_id, started_at)"
         " SELECT id, tenant_id, listing_id, created_at FROM messenger_conversations",
-        f"UPDATE conversation_facts SET {_message_set(cid)}, {_deal_set(cid, real)}, {funnel},"
+        f"UPDATE conversation_facts SET {_message_set(cid, dialect)}, {_deal_set(cid, real)}, {funnel},"
         f" taken_over = EXISTS (SELECT 1 {takeover}), {causes}",
     ]

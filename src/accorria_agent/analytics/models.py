@@ -43,6 +43,8 @@ class ConversationFacts(Base):
     first_buyer_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Our first accepted reply (bot or seller; sent, delivered or read) at or after the first buyer message.
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # first_reply_at - first_buyer_message_at in seconds, kept so the report sorts plain doubles.
+    response_seconds: Mapped[float | None] = mapped_column(Float)
     # The funnel: a deal event of that kind was recorded for the conversation (at any time).
     offer_made: Mapped[bool] = _flag()
     price_agreed: Mapped[bool] = _flag()

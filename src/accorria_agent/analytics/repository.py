@@ -62,15 +62,6 @@ async def listing_belongs_to(session: AsyncSession, seller_id: int, listing_id: 
     return found.first() is not None
 
 
-def _seconds_between(
-    dialect: str, later: QueryableAttribute[datetime | None], earlier: QueryableAttribute[datetime | None]
-) -> ColumnElement[Any]:
-    if dialect == "postgresql":
-        return func.extract("epoch", later - earlier)
-    # SQLite stores ISO text: julianday() reads it, in days.
-    return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-
-
 def _flag_count(column: QueryableAttribute[bool]) -> ColumnElement[int]:
     return func.count().filter(column.is_(True))
 
@@ -92,7 +83,7 @@ async def cohort_figures(
     if listing_id is not None:
         scope.append(facts.listing_id == listing_id)
     dialect = session.get_bind().dialect.name
-    seconds = _seconds_between(dialect, facts.first_reply_at, facts.first_buyer_message_at)
+    seconds = facts.response_seconds
     funnel = [_flag_count(getattr(facts, column)) for column in FUNNEL_COLUMNS.values()]
     causes = [_flag_count(getattr(facts, column)) for column in CAUSE_COLUMNS.values()]
     columns: list[ColumnElement[Any]] = [
@@ -103,7 +94,7 @@ async def cohort_figures(
         func.coalesce(func.sum(facts.policy_refusals), 0),
         func.coalesce(func.sum(facts.agreed_deals), 0),
         func.sum(facts.agreed_to_asking_sum),
-        func.count(facts.first_reply_at),
+        func.count(seconds),
         func.avg(seconds),
     ]
     if dialect == "postgresql":
@@ -133,9 +124,8 @@ async def cohort_figures(
     # the millisecond first, then interpolate as PostgreSQL does.
     values = sorted(
         round(float(v), 3)
-        for v in (
-            await session.execute(select(seconds).where(*scope, facts.first_reply_at.is_not(None)))
-        ).scalars()
+        for v in (await session.execute(select(seconds).where(*scope, seconds.is_not(None)))).scalars()
+        if v is not None
     )
     figures.response = ResponseTimes(
         len(values),
