@@ -26,7 +26,7 @@ from accorria_agent.notifications.models import (
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
 from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.questions.models import ListingFact, SellerQuestion
-from accorria_agent.scheduling.models import Availability, Booking
+from accorria_agent.scheduling.models import Availability, AvailabilityOverride, Booking
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -41,6 +41,7 @@ __all__ = [
     "OneTimeToken",
     "SignInAttempt",
     "Availability",
+    "AvailabilityOverride",
     "Booking",
     "Conversation",
     "ConversationFacts",

@@ -1,4 +1,4 @@
-"""Analytics: one facts row per conversation, kept by triggers, backfilled from the existing rows
+"""Analytics facts per conversation (kept by triggers, backfilled); test-drive hours per Page or listing
 
 Revision ID: 0016
 Revises: 0015
@@ -19,6 +19,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _ts = accorria_agent.db.base.UTCDateTime(timezone=True)
+_json = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
 _FLAGS = (
     "offer_made",
     "price_agreed",
@@ -72,8 +73,55 @@ def upgrade() -> None:
     for statement in facts_sql.recount_statements(dialect):
         op.execute(statement)
 
+    _create_overrides()
+
+
+def _create_overrides() -> None:
+    op.create_table(
+        "test_drive_overrides",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("seller_id", sa.Integer(), nullable=False),
+        sa.Column("tenant_id", sa.Integer(), nullable=True),
+        sa.Column("listing_id", sa.Integer(), nullable=True),
+        sa.Column("weekly_hours", _json, nullable=False),
+        sa.Column("exceptions", _json, nullable=False),
+        sa.Column("slot_minutes", sa.Integer(), nullable=False),
+        sa.Column("buffer_minutes", sa.Integer(), nullable=False),
+        sa.Column("min_notice_minutes", sa.Integer(), nullable=False),
+        sa.Column("place_area", sa.String(length=200), nullable=True),
+        sa.Column("place_address", sa.String(length=300), nullable=True),
+        sa.Column("updated_at", _ts, nullable=False),
+        sa.CheckConstraint(
+            "(tenant_id IS NULL) <> (listing_id IS NULL)", name=op.f("ck_test_drive_overrides_one_scope")
+        ),
+        sa.ForeignKeyConstraint(
+            ["seller_id"],
+            ["sellers.id"],
+            name=op.f("fk_test_drive_overrides_seller_id_sellers"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["messenger_tenants.id"],
+            name=op.f("fk_test_drive_overrides_tenant_id_messenger_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["listing_id"],
+            ["listings.id"],
+            name=op.f("fk_test_drive_overrides_listing_id_listings"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_test_drive_overrides")),
+        sa.UniqueConstraint("tenant_id", name=op.f("uq_test_drive_overrides_tenant_id")),
+        sa.UniqueConstraint("listing_id", name=op.f("uq_test_drive_overrides_listing_id")),
+    )
+    op.create_index("ix_test_drive_overrides_seller", "test_drive_overrides", ["seller_id"])
+
 
 def downgrade() -> None:
+    op.drop_index("ix_test_drive_overrides_seller", table_name="test_drive_overrides")
+    op.drop_table("test_drive_overrides")
     for statement in facts_sql.drop_statements(op.get_bind().dialect.name):
         op.execute(statement)
     op.drop_index("ix_conversation_facts_tenant_started", table_name="conversation_facts")
