@@ -20,18 +20,15 @@ depends_on: str | Sequence[str] | None = None
 
 _ts = accorria_agent.db.base.UTCDateTime(timezone=True)
 _json = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")
+# The funnel steps and the takeover causes, one boolean column each.
 _FLAGS = (
-    "offer_made",
-    "price_agreed",
-    "test_drive_booked",
-    "escrow_started",
-    "sold",
+    *facts_sql.FUNNEL_KINDS,
     "taken_over",
-    "takeover_buyer_asked",
-    "takeover_scam",
-    "takeover_seller_stepped_in",
-    "takeover_other",
+    *(f"takeover_{cause}" for cause in facts_sql.CAUSES),
 )
+
+
+_COUNTS = ("policy_refusals", "agreed_deals", "agreed_to_asking_sum")
 
 
 def upgrade() -> None:
@@ -62,11 +59,14 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("conversation_id", name=op.f("pk_conversation_facts")),
     )
-    op.create_index("ix_conversation_facts_tenant_started", "conversation_facts", ["tenant_id", "started_at"])
+    # Covering on PostgreSQL: the report is an index-only scan of the cohort (ignored on SQLite).
+    op.create_index(
+        "ix_conversation_facts_tenant_started",
+        "conversation_facts",
+        ["tenant_id", "started_at"],
+        postgresql_include=["listing_id", "response_seconds", *_FLAGS, *_COUNTS],
+    )
     dialect = op.get_bind().dialect.name
-    if dialect == "postgresql":
-        # Rows are updated in place as messages arrive; room on each page keeps those updates HOT.
-        op.execute("ALTER TABLE conversation_facts SET (fillfactor = 80)")
     for statement in facts_sql.install_statements(dialect):
         op.execute(statement)
     # Existing conversations are counted from their rows (the triggers only see what comes next).
