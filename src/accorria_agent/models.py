@@ -8,6 +8,7 @@ from accorria_agent.accounts.models import (
     OneTimeToken,
     SignInAttempt,
 )
+from accorria_agent.analytics.models import ConversationFacts
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.conversations.mode_changes import ConversationModeChange
 from accorria_agent.conversations.models import (
@@ -30,7 +31,7 @@ from accorria_agent.notifications.models import (
 from accorria_agent.pages.models import OAuthState, PageConnection, PendingPageGrant
 from accorria_agent.privacy.models import PrivacyRequest
 from accorria_agent.questions.models import ListingFact, SellerQuestion
-from accorria_agent.scheduling.models import Availability, Booking
+from accorria_agent.scheduling.models import Availability, AvailabilityOverride, Booking
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
@@ -45,9 +46,11 @@ __all__ = [
     "OneTimeToken",
     "SignInAttempt",
     "Availability",
+    "AvailabilityOverride",
     "Booking",
     "Conversation",
     "ConversationDraft",
+    "ConversationFacts",
     "ConversationModeChange",
     "Deal",
     "DealEvent",

@@ -126,27 +126,43 @@ def test_booking_words_never_crash(text: str) -> None:
     new_clock(text)
 
 
-def test_every_buyer_text_passes_the_guard_with_no_price_allowed() -> None:
+@pytest.mark.parametrize("language", ["en", "es", "fr"])
+def test_every_buyer_text_passes_the_guard_with_no_price_allowed(language: str) -> None:
     rules = SellerRules(asking_price=texts._NO_PRICE, price_floor=texts._NO_PRICE)
-    decision = Decision(action=ActionKind.PROPOSE_VIEWING)
+    decision = Decision(action=ActionKind.PROPOSE_VIEWING, language=language)
     address = "4410 Woodward Ave, Detroit, MI 48201"
-    for hour in range(9, 18):
-        when = texts.when_text(datetime(2026, 12, 8, hour + 5, 0, tzinfo=UTC), "America/Detroit")
+    car, lang = "2018 Honda Civic EX", language
+    for hour, minute in [(h, m) for h in range(9, 18) for m in (0, 30)]:
+        when = texts.when_text(datetime(2026, 12, 8, hour + 5, minute, tzinfo=UTC), "America/Detroit", lang)
         samples = [
-            texts.booked("2018 Honda Civic EX", when, None),
-            texts.already_booked("2018 Honda Civic EX", when, None),
-            texts.moved(when, None),
-            texts.offer(when, [when, when], "Midtown", taken=True),
-            texts.offer(None, [when], None, taken=False),
-            texts.offer(when, [when], None, taken=False, keeping=when),
-            texts.cancelled(when, True),
-            texts.cancelled_by_seller(when),
-            texts.reminder("2018 Honda Civic EX", when, None),
+            texts.booked(car, when, None, lang),
+            texts.already_booked(car, when, None, lang),
+            texts.moved(when, None, lang),
+            texts.offer(when, [when, when], "Midtown", taken=True, language=lang),
+            texts.offer(None, [when], None, taken=False, language=lang),
+            texts.offer(when, [when], None, taken=False, keeping=when, language=lang),
+            texts.offer(None, [], None, taken=False, language=lang),
+            texts.cancelled(when, True, lang),
+            texts.cancelled_by_seller(when, lang),
+            texts.reminder(car, when, None, lang),
         ]
         for sample in samples:
             assert check_reply(sample, decision, rules).ok, sample
-        with_address = texts.booked("2018 Honda Civic EX", when, address)
-        assert texts.guarded(with_address, rules, None, address) == with_address
+            assert ".." not in sample, sample
+        with_address = texts.booked(car, when, address, lang)
+        assert texts.guarded(with_address, rules, None, address, language=lang) == with_address
+
+
+def test_spanish_slots_read_as_spanish_and_titles_fit() -> None:
+    start = datetime(2026, 12, 16, 15, 30, tzinfo=UTC)  # Wednesday 10:30 in Detroit
+    assert (
+        texts.when_text(start, "America/Detroit", "es")
+        == "miércoles 16 de diciembre a las 10:30 de la mañana"
+    )
+    assert texts.slot_title(start, "America/Detroit", "es") == "mié 16 dic 10:30 am"
+    assert texts.when_text(start, "America/Detroit") == "Wednesday, December 16 at 10:30 AM"
+    assert texts.slot_title(start, "America/Detroit", "fr") == "Wed Dec 16, 10:30 AM"  # no French yet
+    assert texts.guarded("Reservado, el mínimo es $9,000.", None, None, language="es").startswith("¡Gracias!")
 
 
 def test_a_text_that_fails_the_guard_becomes_the_safe_line() -> None:

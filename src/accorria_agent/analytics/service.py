@@ -76,13 +76,7 @@ async def report(session: AsyncSession, seller_id: int, query: ReportQuery) -> A
     ):
         raise NotFound("no such listing")
     figures = await repo.cohort_figures(
-        session,
-        seller_id=seller_id,
-        tenant_ids=tenant_ids,
-        start=start,
-        end=end,
-        listing_id=query.listing_id,
-        funnel_kinds=tuple(kind for _, kind in FUNNEL_STEPS),
+        session, tenant_ids=tenant_ids, start=start, end=end, listing_id=query.listing_id
     )
     funnel = Funnel(**{step: figures.reached.get(kind, 0) for step, kind in FUNNEL_STEPS})
     causes = TakeoverCauses(

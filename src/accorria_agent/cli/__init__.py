@@ -38,6 +38,8 @@ privacy_app = typer.Typer(
     help="Privacy: erase a buyer's data, purge what is older than RETENTION_DAYS.", no_args_is_help=True
 )
 app.add_typer(privacy_app, name="privacy")
+analytics_app = typer.Typer(help="Analytics: recount the per-conversation facts.", no_args_is_help=True)
+app.add_typer(analytics_app, name="analytics")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -299,6 +301,18 @@ def privacy_purge(
         typer.echo(purge(Settings(), days))
     except PrivacyCommandError as error:
         _fail(str(error))
+
+
+@analytics_app.command("rebuild")
+def analytics_rebuild(
+    database_url: Annotated[Optional[str], typer.Option(help="Overrides DATABASE_URL.")] = None,  # noqa: UP045
+) -> None:
+    """Recount every conversation's analytics facts from its messages, deals and mode changes."""
+    from accorria_agent.analytics.commands import rebuild
+    from accorria_agent.settings import Settings, normalise_database_url
+
+    url = normalise_database_url(database_url) if database_url else Settings().effective_database_url
+    typer.echo(rebuild(url))
 
 
 @bench_app.command("webhook")

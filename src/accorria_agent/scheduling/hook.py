@@ -26,7 +26,7 @@ from accorria_agent.negotiation.timeparse import find_time
 from accorria_agent.negotiation.understanding import understand
 from accorria_agent.scheduling import repository as repo
 from accorria_agent.scheduling import service, texts
-from accorria_agent.scheduling.models import Availability, Booking
+from accorria_agent.scheduling.models import Booking
 from accorria_agent.scheduling.slots import HORIZON_DAYS, AvailabilityRules, free_slots, zone
 from accorria_agent.scheduling.tasks import after_change
 from accorria_agent.scheduling.words import booking_change, new_clock
@@ -65,6 +65,7 @@ class SchedulingHook(TurnHook):
             state=turn.state,
             handoff_reason=None,
             decision={**turn.decision, "scheduling": turn_.outcome},
+            language=turn.language,
         )
 
 
@@ -93,6 +94,9 @@ class _Turn:
         assert context.listing is not None
         self.facts = context.listing
         self.car = self.facts.name
+        # The buyer's language: this turn's, else the conversation's (kept in the negotiation state).
+        state = conversation.negotiation_state or {}
+        self.language: str | None = turn.language or state.get("language")
 
     async def run(self) -> Draft | None:
         slot = None
@@ -113,11 +117,12 @@ class _Turn:
         timed = any(find_time(p, i.sent_at, self.context.timezone) for i, p in prepared)
         if slot is None and not schedule and change is None and not timed:
             return None
-        rules, row = await service.availability_rules(self.session, self.tenant.seller_id)
+        rules, place = await service.availability_rules(
+            self.session, self.tenant.seller_id, tenant_id=self.tenant.id, listing_id=self.listing.id
+        )
         self.rules: AvailabilityRules = rules
-        self.row: Availability | None = row
-        self.address = row.place_address if row else None
-        self.area = (row.place_area if row else None) or self.facts.location
+        self.address = place.address
+        self.area = place.area or self.facts.location
         tz = rules.timezone
         wanted, has_day = slot, slot is not None
         for item, text in prepared:
@@ -154,22 +159,25 @@ class _Turn:
         return free_slots(self.rules, self.now, busy)[:3]
 
     def _say(self, text: str, quick: tuple[tuple[str, str], ...] = ()) -> Draft:
-        safe = texts.guarded(text, seller_rules(self.listing), self.facts, self.address, self.area)
+        safe = texts.guarded(
+            text, seller_rules(self.listing), self.facts, self.address, self.area, language=self.language
+        )
         return Draft(text=safe, quick_replies=quick if safe == text else (), source="scheduling")
 
     def _offer(
         self, wanted: datetime | None, slots: list[datetime], *, taken: bool, keeping: str | None = None
     ) -> Draft:
-        tz = self.rules.timezone
+        tz, lang = self.rules.timezone, self.language
         self.outcome = "offered"
         text = texts.offer(
-            texts.when_text(wanted, tz) if wanted else None,
-            [texts.when_text(s, tz) for s in slots],
+            texts.when_text(wanted, tz, lang) if wanted else None,
+            [texts.when_text(s, tz, lang) for s in slots],
             self.area,
             taken=taken,
             keeping=keeping,
+            language=lang,
         )
-        return self._say(text, texts.slot_quick_replies(slots, tz))
+        return self._say(text, texts.slot_quick_replies(slots, tz, lang))
 
     async def _book(self, wanted: datetime) -> Draft:
         result = await service.book(
@@ -189,8 +197,8 @@ class _Turn:
         booking = result.booking
         self.outcome = "booked"
         await self._changed(booking, "REQUEST", "booked")
-        when = texts.when_text(booking.starts_at, booking.timezone)
-        return self._say(texts.booked(self.car, when, self.address))
+        when = texts.when_text(booking.starts_at, booking.timezone, self.language)
+        return self._say(texts.booked(self.car, when, self.address, self.language))
 
     async def _booked(
         self,
@@ -209,31 +217,36 @@ class _Turn:
                 wanted, has_day = datetime.combine(local_day, clock, tz), True
         elif wanted is not None and not has_day:
             wanted = datetime.combine(local_day, wanted.astimezone(tz).time(), tz)
-        when_now = texts.when_text(active.starts_at, active.timezone)
+        lang = self.language
+        when_now = texts.when_text(active.starts_at, active.timezone, lang)
         if wanted is not None and (change is not None or schedule):
             if wanted == active.starts_at:
                 self.outcome = "unchanged"
-                return self._say(texts.already_booked(self.car, when_now, self.address))
+                return self._say(texts.already_booked(self.car, when_now, self.address, lang))
+            previous_start = active.starts_at
             result = await service.move(self.session, active, self.rules, wanted, self.now)
             if result.booking is None:
                 return self._offer(wanted, result.alternatives, taken=result.taken, keeping=when_now)
             self.outcome = "moved"
-            await self._changed(active, "REQUEST", f"moved from {when_now} to")
-            return self._say(texts.moved(texts.when_text(active.starts_at, active.timezone), self.address))
+            seller_when = texts.when_text(previous_start, active.timezone)  # the seller reads English
+            await self._changed(active, "REQUEST", f"moved from {seller_when} to")
+            moved_to = texts.when_text(active.starts_at, active.timezone, lang)
+            return self._say(texts.moved(moved_to, self.address, lang))
         if change == "cancel":
             await service.cancel(self.session, active, actor_kind="buyer")
             self.outcome = "cancelled"
             await self._changed(active, "CANCEL", "cancelled")
             slots = await self._next_free()
             return self._say(
-                texts.cancelled(when_now, bool(slots)), texts.slot_quick_replies(slots, active.timezone)
+                texts.cancelled(when_now, bool(slots), lang),
+                texts.slot_quick_replies(slots, active.timezone, lang),
             )
         if change == "reschedule":
             slots = await self._next_free(exclude_id=active.id)
             return self._offer(None, [s for s in slots if s != active.starts_at], taken=False)
         if schedule:
             self.outcome = "unchanged"
-            return self._say(texts.already_booked(self.car, when_now, self.address))
+            return self._say(texts.already_booked(self.car, when_now, self.address, lang))
         return None
 
     async def _changed(self, booking: Booking, method: str, verb: str) -> None:

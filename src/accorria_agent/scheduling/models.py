@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from accorria_agent.db.base import Base, JsonColumn, UTCDateTime, utcnow
@@ -22,13 +22,9 @@ BOOKING_STATUSES = ("booked", "done", "no_show", "cancelled")
 _BOOKED = text("status = 'booked'")
 
 
-class Availability(Base):
-    """When and where one seller shows cars (one row per seller; absent means the default hours)."""
+class AvailabilitySpec:
+    """The columns of an availability, shared by the seller's row and a Page's or listing's override."""
 
-    __tablename__ = "test_drive_availability"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"), unique=True)
     # {"mon": [["09:00", "18:00"]], ...} in the seller's timezone; a missing day is closed.
     weekly_hours: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
     # [{"date": "2026-12-24", "hours": []}] — empty hours = day off; hours replace the weekly ones.
@@ -39,9 +35,18 @@ class Availability(Base):
     # Told to buyers before booking ("Dearborn, MI"); the exact address only in the confirmation.
     place_area: Mapped[str | None] = mapped_column(String(200))
     place_address: Mapped[str | None] = mapped_column(String(300))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class Availability(AvailabilitySpec, Base):
+    """When and where one seller shows cars (one row per seller; absent means the default hours)."""
+
+    __tablename__ = "test_drive_availability"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"), unique=True)
     # sha256 of the calendar feed's secret (the secret itself is shown once, never stored).
     calendar_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Booking(Base):
@@ -85,3 +90,26 @@ class Booking(Base):
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class AvailabilityOverride(AvailabilitySpec, Base):
+    """A Page's or a listing's own availability, used instead of the seller's when booking for it.
+
+    Exactly one of ``tenant_id`` (a Page) and ``listing_id`` is set; a listing's override wins over its
+    Page's, which wins over the seller's row. Null place fields fall back to the seller's place. Bookings
+    still share the seller's one calendar (one person shows the cars): a slot booked through any
+    override is busy for all of them.
+    """
+
+    __tablename__ = "test_drive_overrides"
+    __table_args__ = (
+        Index("ix_test_drive_overrides_seller", "seller_id"),
+        CheckConstraint("(tenant_id IS NULL) <> (listing_id IS NULL)", name="one_scope"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("sellers.id", ondelete="CASCADE"))
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messenger_tenants.id", ondelete="CASCADE"), unique=True
+    )
+    listing_id: Mapped[int | None] = mapped_column(ForeignKey("listings.id", ondelete="CASCADE"), unique=True)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.conversations.models import Conversation
 from accorria_agent.db.tenancy import tenant_select
-from accorria_agent.scheduling.models import Availability, Booking
+from accorria_agent.scheduling.models import Availability, AvailabilityOverride, Booking
 from accorria_agent.sellers.models import Listing, MessengerTenant, Seller
 
 
@@ -114,3 +114,60 @@ async def listing(session: AsyncSession, seller_id: int, listing_id: int | None)
     return (
         await session.execute(select(Listing).where(Listing.id == listing_id, Listing.seller_id == seller_id))
     ).scalar_one_or_none()
+
+
+async def page_of_seller(session: AsyncSession, seller_id: int, page_id: str) -> MessengerTenant | None:
+    """The seller's Page (tenant) with Facebook id ``page_id``."""
+    return (
+        await session.execute(
+            select(MessengerTenant).where(
+                MessengerTenant.seller_id == seller_id, MessengerTenant.page_id == page_id
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def override(
+    session: AsyncSession, seller_id: int, *, tenant_id: int | None = None, listing_id: int | None = None
+) -> AvailabilityOverride | None:
+    """The seller's override for exactly this Page or this listing (one of the two is given)."""
+    query = select(AvailabilityOverride).where(AvailabilityOverride.seller_id == seller_id)
+    if listing_id is not None:
+        query = query.where(AvailabilityOverride.listing_id == listing_id)
+    else:
+        query = query.where(AvailabilityOverride.tenant_id == tenant_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def overrides_for_booking(
+    session: AsyncSession, seller_id: int, tenant_id: int | None, listing_id: int | None
+) -> list[AvailabilityOverride]:
+    """The overrides a booking for this listing on this Page may use: the listing's first, then the Page's."""
+    scopes = []
+    if listing_id is not None:
+        scopes.append(AvailabilityOverride.listing_id == listing_id)
+    if tenant_id is not None:
+        scopes.append(AvailabilityOverride.tenant_id == tenant_id)
+    if not scopes:
+        return []
+    query = (
+        select(AvailabilityOverride)
+        .where(AvailabilityOverride.seller_id == seller_id, or_(*scopes))
+        # The listing's override first (its tenant_id is NULL, its listing_id is not).
+        .order_by(AvailabilityOverride.listing_id.is_(None))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def lock_calendar_if_overridden(session: AsyncSession, seller_id: int) -> None:
+    """Serialise the seller's bookings when overrides exist (their slot grids may differ).
+
+    The unique index on booked slots refuses two bookings of one start; overrides with other opening
+    times or slot lengths put slots at other starts, so two of them could overlap without sharing a
+    start. Locking the seller's availability row first makes the overlap check and the insert one step
+    per seller (PostgreSQL; SQLite runs one writer at a time anyway). No override, no lock.
+    """
+    has_override = select(AvailabilityOverride.id).where(AvailabilityOverride.seller_id == seller_id).exists()
+    await session.execute(
+        select(Availability.id).where(Availability.seller_id == seller_id, has_override).with_for_update()
+    )

@@ -15,11 +15,12 @@ from fastapi.responses import Response
 from accorria_agent.accounts.context import Member, Owner
 from accorria_agent.db.engine import transaction
 from accorria_agent.errors import BadRequest, NotFound
-from accorria_agent.scheduling import ics, service, tasks, texts
+from accorria_agent.scheduling import ics, overrides, service, tasks, texts
 from accorria_agent.scheduling import repository as repo
 from accorria_agent.scheduling.schemas import (
     AvailabilityIn,
     AvailabilityOut,
+    AvailabilityOverrideOut,
     BookingActionOut,
     BookingOut,
     CalendarSecretOut,
@@ -48,6 +49,60 @@ async def put_availability(request: Request, owner: Owner, body: AvailabilityIn)
     """Replace the availability (owner only); booked test drives stay where they are."""
     async with transaction(_runtime(request).session_factory) as session:
         return await service.put_availability(session, owner.seller_id, body)
+
+
+PageId = Annotated[str, Path(max_length=64, pattern=r"^[0-9]+$")]
+ListingId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.get("/api/availability/pages/{page_id}", response_model=AvailabilityOverrideOut)
+async def get_page_availability(request: Request, member: Member, page_id: PageId) -> AvailabilityOverrideOut:
+    """What bookings on this Page use: its own availability, else the seller's (``source`` says)."""
+    async with transaction(_runtime(request).session_factory) as session:
+        return await overrides.get_for_page(session, member.seller_id, page_id)
+
+
+@router.put("/api/availability/pages/{page_id}", response_model=AvailabilityOverrideOut)
+async def put_page_availability(
+    request: Request, owner: Owner, page_id: PageId, body: AvailabilityIn
+) -> AvailabilityOverrideOut:
+    """Give this Page its own availability (owner only); booked test drives stay where they are."""
+    async with transaction(_runtime(request).session_factory) as session:
+        return await overrides.put_for_page(session, owner.seller_id, page_id, body)
+
+
+@router.delete("/api/availability/pages/{page_id}", status_code=204)
+async def delete_page_availability(request: Request, owner: Owner, page_id: PageId) -> Response:
+    """The Page uses the seller's availability again (owner only)."""
+    async with transaction(_runtime(request).session_factory) as session:
+        await overrides.delete_for_page(session, owner.seller_id, page_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/availability/listings/{listing_id}", response_model=AvailabilityOverrideOut)
+async def get_listing_availability(
+    request: Request, member: Member, listing_id: ListingId
+) -> AvailabilityOverrideOut:
+    """What bookings for this listing use: its own, its Page's, else the seller's (``source`` says)."""
+    async with transaction(_runtime(request).session_factory) as session:
+        return await overrides.get_for_listing(session, member.seller_id, listing_id)
+
+
+@router.put("/api/availability/listings/{listing_id}", response_model=AvailabilityOverrideOut)
+async def put_listing_availability(
+    request: Request, owner: Owner, listing_id: ListingId, body: AvailabilityIn
+) -> AvailabilityOverrideOut:
+    """Give this listing its own availability (owner only); booked test drives stay where they are."""
+    async with transaction(_runtime(request).session_factory) as session:
+        return await overrides.put_for_listing(session, owner.seller_id, listing_id, body)
+
+
+@router.delete("/api/availability/listings/{listing_id}", status_code=204)
+async def delete_listing_availability(request: Request, owner: Owner, listing_id: ListingId) -> Response:
+    """The listing uses its Page's (or the seller's) availability again (owner only)."""
+    async with transaction(_runtime(request).session_factory) as session:
+        await overrides.delete_for_listing(session, owner.seller_id, listing_id)
+    return Response(status_code=204)
 
 
 @router.post("/api/availability/calendar-secret", response_model=CalendarSecretOut)
@@ -151,7 +206,11 @@ async def cancel_booking(request: Request, member: Member, booking_id: BookingId
         told: bool = False
         reason: str | None = "the conversation is gone"
         if tenant is not None and conversation is not None:
-            text = texts.guarded(texts.cancelled_by_seller(when), None, None)
+            language = (conversation.negotiation_state or {}).get("language")
+            buyer_when = texts.when_text(booking.starts_at, booking.timezone, language)
+            text = texts.guarded(
+                texts.cancelled_by_seller(buyer_when, language), None, None, language=language
+            )
             permission = await tasks.tell_buyer(session, runtime.queue, tenant, conversation, text, now)
             told, reason = permission.allowed, permission.reason
             await notify_seller(

@@ -99,3 +99,18 @@ class BookingActionOut(BaseModel):
     booking: BookingOut
     buyer_told: bool = False
     buyer_not_told_reason: str | None = None
+
+
+class AvailabilityOverrideOut(AvailabilityIn):
+    """``GET/PUT /api/availability/pages/{page_id}`` and ``…/listings/{listing_id}``: what applies there.
+
+    ``source`` says whose hours these are: the listing's or the Page's own override, else the seller's
+    (``seller``) or the default hours (``default``) it inherits.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    timezone: str
+    source: Literal["listing", "page", "seller", "default"]
+    page_id: str | None = None
+    listing_id: int | None = None

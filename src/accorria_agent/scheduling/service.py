@@ -22,7 +22,7 @@ from accorria_agent.deals.events import deal_for_conversation, record_deal_event
 from accorria_agent.errors import BadRequest, Conflict, NotFound
 from accorria_agent.scheduling import ics
 from accorria_agent.scheduling import repository as repo
-from accorria_agent.scheduling.models import Availability, Booking
+from accorria_agent.scheduling.models import Availability, AvailabilitySpec, Booking
 from accorria_agent.scheduling.schemas import AvailabilityIn, AvailabilityOut, BookingOut
 from accorria_agent.scheduling.slots import (
     DEFAULT_BUFFER_MINUTES,
@@ -38,7 +38,7 @@ from accorria_agent.scheduling.texts import when_text
 log = structlog.get_logger(__name__)
 
 
-def rules_from(row: Availability | None, timezone: str) -> AvailabilityRules:
+def rules_from(row: AvailabilitySpec | None, timezone: str) -> AvailabilityRules:
     """The pure rules of a stored availability; the default hours when the seller set none."""
     if row is None:
         return AvailabilityRules.from_json(timezone, DEFAULT_WEEKLY)
@@ -52,40 +52,64 @@ def rules_from(row: Availability | None, timezone: str) -> AvailabilityRules:
     )
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where test drives happen: the area told before booking, the exact address in the confirmation."""
+
+    area: str | None = None
+    address: str | None = None
+
+
 async def availability_rules(
-    session: AsyncSession, seller_id: int
-) -> tuple[AvailabilityRules, Availability | None]:
-    """The seller's availability rules (in the seller's timezone) and the stored row, if any."""
+    session: AsyncSession, seller_id: int, *, tenant_id: int | None = None, listing_id: int | None = None
+) -> tuple[AvailabilityRules, Place]:
+    """The rules (seller's timezone) and place that apply to a booking for this listing on this Page.
+
+    The listing's override wins, then the Page's, then the seller's own availability (or the default
+    hours); the place is the first one set in the same order.
+    """
     seller = await repo.seller(session, seller_id)
     if seller is None:
         raise NotFound("no such seller")
     row = await repo.availability(session, seller_id)
-    return rules_from(row, seller.timezone), row
+    chain: list[AvailabilitySpec] = [
+        *await repo.overrides_for_booking(session, seller_id, tenant_id, listing_id),
+        *([row] if row is not None else []),
+    ]
+    place = Place(
+        next((r.place_area for r in chain if r.place_area), None),
+        next((r.place_address for r in chain if r.place_address), None),
+    )
+    return rules_from(chain[0] if chain else None, seller.timezone), place
+
+
+def spec_values(row: AvailabilitySpec | None) -> dict[str, Any]:
+    """An availability's fields as the API shows them (the default hours for no row)."""
+    if row is None:
+        return {
+            "weekly_hours": DEFAULT_WEEKLY,
+            "slot_minutes": DEFAULT_SLOT_MINUTES,
+            "buffer_minutes": DEFAULT_BUFFER_MINUTES,
+            "min_notice_minutes": DEFAULT_MIN_NOTICE_MINUTES,
+        }
+    return {
+        "weekly_hours": row.weekly_hours,
+        "exceptions": row.exceptions,
+        "slot_minutes": row.slot_minutes,
+        "buffer_minutes": row.buffer_minutes,
+        "min_notice_minutes": row.min_notice_minutes,
+        "place_area": row.place_area,
+        "place_address": row.place_address,
+    }
 
 
 def _out(row: Availability | None, timezone: str) -> AvailabilityOut:
-    if row is None:
-        return AvailabilityOut(
-            weekly_hours={k: [(a, b) for a, b in v] for k, v in DEFAULT_WEEKLY.items()},
-            slot_minutes=DEFAULT_SLOT_MINUTES,
-            buffer_minutes=DEFAULT_BUFFER_MINUTES,
-            min_notice_minutes=DEFAULT_MIN_NOTICE_MINUTES,
-            timezone=timezone,
-            is_default=True,
-            calendar_feed=False,
-        )
     return AvailabilityOut.model_validate(
         {
-            "weekly_hours": row.weekly_hours,
-            "exceptions": row.exceptions,
-            "slot_minutes": row.slot_minutes,
-            "buffer_minutes": row.buffer_minutes,
-            "min_notice_minutes": row.min_notice_minutes,
-            "place_area": row.place_area,
-            "place_address": row.place_address,
+            **spec_values(row),
             "timezone": timezone,
-            "is_default": False,
-            "calendar_feed": row.calendar_secret_hash is not None,
+            "is_default": row is None,
+            "calendar_feed": row is not None and row.calendar_secret_hash is not None,
         }
     )
 
@@ -118,6 +142,13 @@ async def put_availability(session: AsyncSession, seller_id: int, spec: Availabi
     if seller is None:
         raise NotFound("no such seller")
     row = await _row(session, seller_id)
+    apply_spec(row, spec)
+    await session.flush()
+    return _out(row, seller.timezone)
+
+
+def apply_spec(row: AvailabilitySpec, spec: AvailabilityIn) -> None:
+    """Write an availability as the API gave it onto a seller's row or an override."""
     data = spec.model_dump(mode="json")
     row.weekly_hours = {day: [list(pair) for pair in hours] for day, hours in data["weekly_hours"].items()}
     row.exceptions = data["exceptions"]
@@ -126,8 +157,6 @@ async def put_availability(session: AsyncSession, seller_id: int, spec: Availabi
     row.min_notice_minutes = spec.min_notice_minutes
     row.place_area = spec.place_area.strip() if spec.place_area else None
     row.place_address = spec.place_address.strip() if spec.place_address else None
-    await session.flush()
-    return _out(row, seller.timezone)
 
 
 def _secret_hash(secret: str) -> str:
@@ -259,6 +288,7 @@ async def book(
     now: datetime,
 ) -> BookingResult:
     """Take the slot at ``wanted`` for the conversation, or say which free slots are nearest."""
+    await repo.lock_calendar_if_overridden(session, seller_id)
     busy = await repo.busy_intervals(
         session, seller_id, wanted - timedelta(days=1), wanted + timedelta(days=1)
     )
@@ -296,6 +326,7 @@ async def move(
     """Move a booked test drive to ``wanted`` if free; otherwise it stays and alternatives are given."""
     if wanted == booking.starts_at:
         return BookingResult(booking)
+    await repo.lock_calendar_if_overridden(session, booking.seller_id)
     busy = await repo.busy_intervals(
         session,
         booking.seller_id,

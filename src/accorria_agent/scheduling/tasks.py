@@ -113,7 +113,15 @@ async def remind(
             return "gone"
         when = texts.when_text(booking.starts_at, booking.timezone)
         car = booking.summary.removeprefix("Test drive: ")
-        text = texts.guarded(texts.reminder(car, when, booking.location), None, None, booking.location)
+        language = (conversation.negotiation_state or {}).get("language")
+        buyer_when = texts.when_text(booking.starts_at, booking.timezone, language)
+        text = texts.guarded(
+            texts.reminder(car, buyer_when, booking.location, language),
+            None,
+            None,
+            booking.location,
+            language=language,
+        )
         permission = await tell_buyer(session, queue, tenant, conversation, text, now)
         booking.reminded_at = now
         if permission.allowed:

@@ -383,3 +383,35 @@ QUICK_REPLIES: dict[str, str] = {
     "VIEW_DETAILS": "Car details",
     "START_ESCROW": "Use Accorria escrow",
 }
+
+# Test drives (``scheduling/texts.py``): a slot as the buyer reads it, and every booking text. No year in
+# a date (a four-digit number could read as a price); 12-hour clocks for the same reason.
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS_SHORT = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")  # fmt: skip  # noqa: E501
+MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MERIDIEM = ("AM", "PM")
+MERIDIEM_SHORT = ("AM", "PM")  # in a quick reply's 20-character title
+SLOT_TIME = "{weekday}, {month} {day} at {clock}"
+SLOT_TITLE = "{weekday} {month} {day}, {clock}"
+
+TEST_DRIVE: dict[str, str] = {
+    "place": " Meet at: {address}.",
+    "no_place": " The seller will send you the exact address here.",
+    "booked": "You're booked for a test drive of the {car} on {when}.{place} Need to change it? Just tell me here.",  # noqa: E501
+    "already_booked": "You're all set: your test drive of the {car} is on {when}.{place}",
+    "moved": "Done, your test drive is moved to {when}.{place}",
+    "keeping": " Your test drive stays on {keeping} until then.",
+    "no_slots": "I don't have a free test-drive time in the next few weeks. The seller will reach out to set one up.",  # noqa: E501
+    "near": " in {area}",
+    "or": " or ",
+    "free": "Happy to set up a test drive{near}! The next free times are {listed}. Tap one to book it.",
+    "taken": "is already taken",
+    "closed": "isn't one of the seller's open times",
+    "not_free": "Sorry, {wanted} {reason}. The nearest free times{near} are {listed}. Tap one to book it.",
+    "cancelled": "No problem, I've cancelled your test drive on {when}.{tail}",
+    "cancelled_tail": " If you'd like another time, tap one below or tell me a day.",
+    "cancelled_by_seller": "Sorry, the seller had to cancel your test drive on {when}. Tell me another day or time you'd like and I'll book it.",  # noqa: E501
+    "reminder": "Reminder: your test drive of the {car} is {when}.{place} Reply here if anything changes.",
+    "fallback": "Thanks! The seller will confirm the test drive time with you here shortly.",
+}

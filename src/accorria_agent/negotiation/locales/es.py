@@ -157,3 +157,36 @@ MARKERS = frozenset({
     "buenas", "buenos", "dias", "tardes", "si", "quiero", "verlo", "titulo", "aceptas", "acepta", "pago",
     "efectivo", "ultimo", "cuando", "manana", "hoy", "una", "un", "de", "y", "muy", "bueno", "vale",
 })  # fmt: skip
+
+# Pruebas de manejo (``scheduling/texts.py``): sin año en la fecha y con reloj de 12 horas (un número de
+# cuatro cifras podría leerse como precio).
+WEEKDAYS = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
+WEEKDAYS_SHORT = ("lun", "mar", "mié", "jue", "vie", "sáb", "dom")
+MONTHS = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre")  # fmt: skip
+MONTHS_SHORT = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sep", "oct", "nov", "dic")
+# "a las 5 de la tarde" (a sentence may end with it: no abbreviation's dot), "mar 8 dic 5 pm" in a title.
+MERIDIEM = ("de la mañana", "de la tarde")
+MERIDIEM_SHORT = ("am", "pm")
+SLOT_TIME = "{weekday} {day} de {month} a las {clock}"
+SLOT_TITLE = "{weekday} {day} {month} {clock}"
+
+TEST_DRIVE: dict[str, str] = {
+    "place": " Punto de encuentro: {address}.",
+    "no_place": " El vendedor te enviará aquí la dirección exacta.",
+    "booked": "Listo, tienes una prueba de manejo del {car} el {when}.{place} ¿Necesitas cambiarla? Solo dímelo aquí.",
+    "already_booked": "Ya está todo listo: tu prueba de manejo del {car} es el {when}.{place}",
+    "moved": "Hecho, tu prueba de manejo queda para el {when}.{place}",
+    "keeping": " Mientras tanto, tu prueba de manejo sigue el {keeping}.",
+    "no_slots": "No tengo horarios libres para una prueba de manejo en las próximas semanas. El vendedor te escribirá para buscar uno.",
+    "near": " en {area}",
+    "or": " o ",
+    "free": "¡Con gusto te preparo una prueba de manejo{near}! Los próximos horarios libres son {listed}. Toca uno para reservarlo.",
+    "taken": "ya está ocupado",
+    "closed": "no es uno de los horarios del vendedor",
+    "not_free": "Lo siento, el {wanted} {reason}. Los horarios libres más cercanos{near} son {listed}. Toca uno para reservarlo.",
+    "cancelled": "Sin problema, cancelé tu prueba de manejo del {when}.{tail}",
+    "cancelled_tail": " Si quieres otro horario, toca uno abajo o dime un día.",
+    "cancelled_by_seller": "Lo siento, el vendedor tuvo que cancelar tu prueba de manejo del {when}. Dime otro día u hora que te quede bien y la reservo.",
+    "reminder": "Recordatorio: tu prueba de manejo del {car} es el {when}.{place} Escríbeme aquí si algo cambia.",
+    "fallback": "¡Gracias! El vendedor te confirmará aquí la hora de la prueba de manejo en breve.",
+}

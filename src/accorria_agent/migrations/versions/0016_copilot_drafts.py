@@ -1,6 +1,6 @@
 """Co-pilot mode: a reply mode per Page and per listing, and the drafts waiting for the seller
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-02 06:20:00
 """
@@ -15,7 +15,7 @@ import accorria_agent.db.base
 
 JSON_TYPE = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql")
 
-revision: str = "0017"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
