@@ -1,10 +1,14 @@
 """Onboarding in headless Chromium against a real demo: sign up → the checklist → connect a Page in the
 simulator's Login dialog → add the first listing (validation messages shown) → try the assistant in the
-preview chat (nothing reaches Messenger) → go live; no console error, no failed request."""
+preview chat (nothing reaches Messenger) → go live; then, as that new seller, the live inbox: a buyer writes
+in the simulator → the message appears without a reload → take over and reply → the buyer sees it → resume
+→ the bot answers; and the same in co-pilot mode with an edited draft. No console error, no failed request
+but the one deliberate 422."""
 
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import httpx
@@ -73,4 +77,75 @@ def test_a_new_seller_goes_from_sign_up_to_a_live_listing(demo_server: str, brow
     page.wait_for_selector("#onboarding", timeout=10_000)
     page.wait_for_timeout(300)
     assert page.locator("#onboarding .step.done").count() == 5  # all but "try" (a rehearsal leaves no trace)
+    assert [p for p in problems if "422" not in p] == []
+    problems.clear()
+
+    # 6. Live: a buyer writes to the Page just connected; the conversation appears without a reload.
+    page_id = page.evaluate("fetch('/api/settings').then((r) => r.json()).then((b) => b[0].page_id)")
+    psid = "77001"
+    page.goto(f"{demo_server}/dashboard/#/inbox")
+    page.wait_for_selector("#view > *", timeout=10_000)
+    page.evaluate("window.__noReload = true")
+    say(demo_server, psid, "Hi, is the Mazda CX-5 still available?", page_id)
+    page.wait_for_selector(".conversation-item", timeout=15_000).inner_text()
+    page.click(".conversation-item a")
+    page.wait_for_selector(".message.from-buyer:has-text('CX-5')", timeout=10_000)
+    page.wait_for_selector(".message.from-bot", timeout=15_000)
+
+    # 7. Take over and reply: the buyer sees it in the simulator's chat.
+    page.click("#pause-button")
+    page.wait_for_selector("#conversation-mode .mode-paused", timeout=10_000)
+    page.fill("#reply-input", "Dana here: yes, it is. Come and see it.")
+    page.click("#reply-send")
+    page.wait_for_selector("#reply-status:has-text('Sent')", timeout=10_000)
+    until(lambda: "Dana here: yes, it is. Come and see it." in chat(demo_server, psid), "the seller's reply")
+
+    # 8. Resume: the bot answers the buyer's next message.
+    bot_texts = len(chat(demo_server, psid))
+    page.click("#resume-button")
+    page.wait_for_selector("#conversation-mode .mode-bot", timeout=10_000)
+    say(demo_server, psid, "Does it have a backup camera?", page_id)
+    until(lambda: len(chat(demo_server, psid)) > bot_texts, "the bot's answer")
+
+    # 9. Co-pilot: the bot's draft waits in the thread; the seller edits it and sends; the buyer sees it.
+    page.goto(f"{demo_server}/dashboard/#/settings")
+    page.wait_for_selector("select[name=reply_mode]", timeout=10_000).select_option("copilot")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("form.card .status:has-text('Settings saved')", timeout=10_000)
+    page.goto(f"{demo_server}/dashboard/#/inbox")
+    page.wait_for_selector(".conversation-item", timeout=10_000)
+    page.click(".conversation-item a")
+    before = chat(demo_server, psid)
+    say(demo_server, psid, "Would you take 14000?", page_id)
+    page.wait_for_selector("#draft-box:not([hidden])", timeout=15_000)
+    assert chat(demo_server, psid) == before  # a draft reaches nobody
+    edit = "Thanks! I could do $14,800 for the CX-5, it is in great shape."
+    page.fill("#draft-text", edit)
+    page.click("#draft-send")
+    page.wait_for_selector("#reply-status:has-text('Draft sent')", timeout=10_000)
+    until(lambda: chat(demo_server, psid) == [*before, edit], "the edited draft in the buyer's chat")
+    assert page.evaluate("window.__noReload") is True  # all of steps 6-9 without a reload
     assert problems == []
+
+
+def say(base: str, psid: str, text: str, page_id: str) -> None:
+    """The buyer ``psid`` writes ``text`` to the Page ``page_id`` in the simulator."""
+    answer = httpx.post(
+        f"{base}/simulator/api/buyers/{psid}/messages", json={"text": text, "page_id": page_id}, timeout=10
+    )
+    assert answer.json()["status"] == 200, answer.text
+
+
+def chat(base: str, psid: str) -> list[str]:
+    """What the Page has said to ``psid`` in the simulator's chat, oldest first."""
+    thread = httpx.get(f"{base}/simulator/api/threads/{psid}", timeout=5).json()
+    return [m["text"] or "" for m in thread["messages"] if m["from"] == "page"]
+
+
+def until(predicate: Any, what: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
