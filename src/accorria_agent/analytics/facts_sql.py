@@ -7,7 +7,7 @@ domains has to import analytics (which would be an import cycle). Each trigger t
 its primary key and recomputes the part it owns from that conversation's rows (index probes on
 ``conversation_id``), so a write costs one small ``UPDATE`` and the row never drifts from a recount.
 
-Migration ``0016`` installs these statements; ``accorria-agent analytics rebuild`` runs ``RECOUNT``.
+Migration ``0018`` installs these statements; ``accorria-agent analytics rebuild`` runs ``RECOUNT``.
 A change here needs a new migration that runs ``drop_statements`` then ``install_statements``.
 """
 

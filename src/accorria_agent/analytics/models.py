@@ -1,7 +1,7 @@
 """``conversation_facts``: one row per conversation holding what the analytics report counts.
 
 The report used to read every message, deal event and mode change of its cohort (25 s at 100,000
-conversations). This row is written by database triggers (migration ``0016``) in the very transaction
+conversations). This row is written by database triggers (migration ``0018``) in the very transaction
 that writes the underlying fact — a conversation created or moved to another listing, a message stored
 or its status changed, a deal's agreed price, a deal event, a mode change — so every writer is covered
 (ORM flushes, Core ``UPDATE``s, bulk seeds) without any of them knowing about analytics. Each trigger
