@@ -46,6 +46,9 @@ class MessagePreview(_Out):
     text: str | None
     status: str
     sent_at: datetime
+    # A reply the Page's rate limit holds: "held by the rate limit until HH:MM" and the moment (ISO).
+    status_reason: str | None = None
+    held_until: datetime | None = None
 
 
 class ConversationSummary(_Out):
@@ -66,6 +69,8 @@ class ConversationSummary(_Out):
     negotiation: NegotiationSummary
     unread_notifications: int
     updated_at: datetime
+    # When the conversation's latest reply, held by the Page's rate limit, goes out (else null).
+    held_until: datetime | None = None
 
 
 class MessageOut(_Out):
@@ -79,6 +84,8 @@ class MessageOut(_Out):
     tag: str | None
     sent_at: datetime
     attachment_types: list[str] = Field(default_factory=list)
+    # Held by the Page's rate limit until then (status_reason says "held by the rate limit until HH:MM").
+    held_until: datetime | None = None
 
 
 class NotificationOut(_Out):

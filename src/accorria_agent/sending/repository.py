@@ -10,11 +10,13 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.repository import conversation_by_id as conversation_by_id
 from accorria_agent.conversations.repository import outbound_message as outbound_message
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, SendingControl
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.service import settings_for
+from accorria_agent.sending.held import RATE_LIMIT_HOLD
 
 # Outbound statuses a sender may still send from (pending: its job runs now; queued: a job will).
 SENDABLE = ("pending", "queued")
@@ -175,3 +177,46 @@ async def held_count(session: AsyncSession) -> int:
         await session.execute(select(func.count()).select_from(Message).where(Message.status == HELD))
     ).scalar_one()
     return int(held)
+
+
+async def rate_limited_replies(session: AsyncSession, tenant_id: int) -> Sequence[Row[int, object]]:
+    """One Page's replies held by its rate limit: (id, payload); the caller orders them."""
+    return (
+        await session.execute(
+            tenant_select(Message, tenant_id)
+            .with_only_columns(Message.id, Message.payload)
+            .where(Message.status == HELD, Message.status_reason == RATE_LIMIT_HOLD)
+        )
+    ).all()
+
+
+async def holds_rate_limited(session: AsyncSession, tenant_id: int) -> bool:
+    """Whether this Page holds replies for its rate limit (the partial index on held answers)."""
+    found = (
+        await session.execute(
+            tenant_select(Message, tenant_id)
+            .with_only_columns(Message.id)
+            .where(Message.status == HELD, Message.status_reason == RATE_LIMIT_HOLD)
+            .limit(1)
+        )
+    ).first()
+    return found is not None
+
+
+async def requeue_rate_limited(session: AsyncSession, tenant_id: int, message_id: int) -> bool:
+    """Make a reply held by the rate limit sendable again; ``False`` when it no longer is held so."""
+    changed = (
+        await session.execute(
+            update(Message)
+            .where(
+                Message.tenant_id == tenant_id,
+                Message.id == message_id,
+                Message.status == HELD,
+                Message.status_reason == RATE_LIMIT_HOLD,
+            )
+            .values(status="queued", status_reason="released by the rate limit")
+            .returning(Message.id)
+        )
+    ).first()
+    return changed is not None
+
