@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -24,10 +26,21 @@ from tests.helpers import delivery, harness, text_event
 SIX_MB = 6 * 1024 * 1024
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@asynccontextmanager
+async def _listening(app: Any) -> AsyncIterator[int]:
+    """Serve ``app`` with uvicorn on a socket bound here (no port race); yields the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[listener]))
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        yield int(listener.getsockname()[1])
+    finally:
+        server.should_exit = True
+        await task
+        listener.close()
 
 
 def _write_all_then_read(port: int, head: bytes, body: bytes) -> bytes:
@@ -47,13 +60,7 @@ async def test_a_six_megabyte_body_is_answered_413_to_every_client(
 ) -> None:
     settings = make_settings(DATABASE_URL=database_url)
     async with harness(settings, FakeGraph().transport) as h:
-        app = create_app(h.runtime, manage_runtime=False)
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                await asyncio.sleep(0.02)
+        async with _listening(create_app(h.runtime, manage_runtime=False)) as port:
             raw = json.dumps(delivery(text_event("b1", "x" * SIX_MB))).encode()
             signature = sign(raw, settings.facebook_app_secret.get_secret_value())
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20) as client:
@@ -77,6 +84,3 @@ async def test_a_six_megabyte_body_is_answered_413_to_every_client(
                     "/webhook", content=small, headers={"X-Hub-Signature-256": small_signature}
                 )
             assert ok.status_code == 200
-        finally:
-            server.should_exit = True
-            await serving
