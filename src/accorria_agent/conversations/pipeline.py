@@ -185,16 +185,23 @@ async def _compose_and_record(
         listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
     if listing is not None and conversation.listing_id is None:
         conversation.listing_id = listing.id
-    history = (
-        [(m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)]
-        if getattr(deps.composer, "wants_history", True)
-        else []
-    )
-    # Facts the seller stated since the listing was written (the questions domain's hook).
-    answered: dict[str, str] = {}
-    if listing is not None:
-        for hook in deps.turn_hooks:
-            answered.update(await hook.listing_details(session, listing))
+    # These reads do not depend on the changes pending in the session (the buyer's messages are inserted
+    # by their own statement): the conversation and event rows are written once, at the flush below,
+    # instead of in one UPDATE per read.
+    with session.no_autoflush:
+        history = (
+            [
+                (m.author, m.text or "")
+                for m in await repo.recent_messages(session, tenant.id, conversation.id)
+            ]
+            if getattr(deps.composer, "wants_history", True)
+            else []
+        )
+        # Facts the seller stated since the listing was written (the questions domain's hook).
+        answered: dict[str, str] = {}
+        if listing is not None:
+            for hook in deps.turn_hooks:
+                answered.update(await hook.listing_details(session, listing))
     context = TurnContext(
         conversation_id=conversation.id,
         listing=listing_facts(listing, answered) if listing else None,
