@@ -90,12 +90,12 @@ async def _turn(
     async with transaction(deps.session_factory) as session:
         events = await repo.pending_events(session, page_id, psid)
         outcome.events = len(events)
-        page = await repo.page_context(session, page_id)
+        page = await repo.page_context(session, page_id, psid)  # with the conversation: one round trip
         tenant = page.tenant if page is not None else None
-        if tenant is not None and not events:
+        if page is not None and tenant is not None and not events:
             # A re-run with nothing new (a redelivery, or the retry of a job whose worker died): only
             # look for replies that worker recorded but may never have sent.
-            existing = await repo.conversation_for(session, tenant.id, psid)
+            existing = page.conversation
             if existing is not None:
                 await _requeue_orphans(session, deps, tenant, existing)
             return outcome
@@ -107,7 +107,9 @@ async def _turn(
             return outcome
         outcome.tenant_id = tenant.id
         settings = page.settings
-        conversation, created = await repo.conversation_or_new(session, tenant.id, psid)
+        known = page.conversation
+        created = known is None
+        conversation = known if known is not None else await repo.new_conversation(session, tenant.id, psid)
         if not created:  # a conversation created just now has no replies to recover
             await _requeue_orphans(session, deps, tenant, conversation)
         inputs: list[BuyerInput] = []
