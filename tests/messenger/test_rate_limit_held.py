@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import update
 
 from accorria_agent.db.engine import transaction
@@ -14,7 +16,7 @@ from accorria_agent.sellers.models import MessengerSettings, Seller
 from accorria_agent.sending.held import rate_limit_hold, release_order
 from accorria_agent.settings import Settings
 from tests.dashboard.conftest import auth_for_tenant
-from tests.sim_harness import sim_harness
+from tests.sim_harness import SimHarness, sim_harness
 
 Make = Callable[..., Settings]
 
@@ -29,6 +31,20 @@ class _Clock:
         return self.now
 
 
+@asynccontextmanager
+async def _throttled(
+    make_settings: Make, database_url: str, per_minute: int, timezone: str = "America/Detroit"
+) -> AsyncIterator[tuple[SimHarness, _Clock]]:
+    """A harness whose Page may send ``per_minute`` replies a minute, on a limiter clock the test moves."""
+    async with sim_harness(make_settings, database_url) as h:
+        clock = _Clock()
+        h.runtime.delivery._limiter = InMemoryRateLimiter(clock=clock)
+        async with transaction(h.runtime.session_factory) as session:
+            await session.execute(update(MessengerSettings).values(rate_limit_per_minute=per_minute))
+            await session.execute(update(Seller).values(timezone=timezone))
+        yield h, clock
+
+
 def _bot_sends(h: object) -> list[str]:
     sent = h.sim.state.sent  # type: ignore[attr-defined]
     return [e.recipient for e in sent if e.status == 200 and e.message and "text" in e.message]
@@ -37,12 +53,7 @@ def _bot_sends(h: object) -> list[str]:
 async def test_throttled_replies_are_shown_held_and_released_first_buyer_first(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        clock = _Clock()
-        h.runtime.delivery._limiter = InMemoryRateLimiter(clock=clock)
-        async with transaction(h.runtime.session_factory) as session:
-            await session.execute(update(MessengerSettings).values(rate_limit_per_minute=2))
-            await session.execute(update(Seller).values(timezone="Europe/Berlin"))
+    async with _throttled(make_settings, database_url, 2, "Europe/Berlin") as (h, clock):
         for psid in ("1301", "1302", "1303", "1304"):
             await h.say(psid, "hello")
         assert _bot_sends(h) == ["1301", "1302"]
@@ -96,3 +107,21 @@ def test_release_order_is_by_buyer_message_then_id_and_the_text_falls_back_to_ut
         "held by the rate limit until 10:07 UTC"
     )
     assert rate_limit_hold("held", "held: sending halted (x)", payload, None) == (None, None)
+
+
+async def test_a_release_that_fails_puts_the_reply_back_in_line(
+    database_url: str, make_settings: Make
+) -> None:
+    async with _throttled(make_settings, database_url, 1) as (h, clock):
+        await h.say("1601", "hello")
+        await h.say("1602", "hello")
+        clock.now += 61
+
+        async def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("the process's HTTP client broke")
+
+        h.runtime.delivery._send_with_retries = broken  # type: ignore[method-assign, assignment]
+        with pytest.raises(RuntimeError):  # the failure reaches the job, which the queue retries
+            await h.runtime.delivery.release_rate_limited(h.tenant_id)
+        (bot,) = [m for m in await h.messages("1602") if m.author == "bot"]
+        assert (bot.status, bot.status_reason) == ("held", "held by the rate limit")

@@ -167,8 +167,15 @@ class OutboundDelivery:
             async with transaction(self._factory) as session:
                 if not await repo.requeue_rate_limited(session, tenant_id, message_id):
                     continue  # released or discarded meanwhile (sending resume, an echo)
-            if await self._deliver_one(tenant_id, message_id, releasing=True):
-                return released  # held again: the limit is still reached, a later job goes on
+            try:
+                held_again = await self._deliver_one(tenant_id, message_id, releasing=True)
+            except Exception:
+                # Back in the line (with a release job) before the job fails: a reply left "queued"
+                # here would have no job to send it.
+                await self._hold_for_rate_limit(tenant_id, message_id, 0.0)
+                raise
+            if held_again:
+                return released  # the limit is still reached: a later job goes on
             released += 1
         page_id = await self._page_id(tenant_id)
         self._throttled.pop(page_id, None)
