@@ -58,6 +58,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if manage_runtime:
             await runtime.start()
+            runtime.freeze_startup_objects()  # a process of its own (serve, demo): see the method
         if on_started is not None:
             task: asyncio.Task[object] = asyncio.create_task(on_started(runtime))
             background.add(task)

@@ -6,6 +6,7 @@ LLM) are injected here, which is how tests and the demo swap them for the simula
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -90,6 +91,13 @@ class Runtime:
                 await self.periodic.start()
             if self.notifications is not None:
                 self.notifications.start()
+
+    def freeze_startup_objects(self) -> None:
+        """Move everything alive after start-up (modules, the app, mappers, compiled SQL) out of the
+        garbage collector's reach: a full collection otherwise traverses these ~200,000 long-lived
+        objects about once a second under load (~0.1 s each, measured on the web process)."""
+        gc.collect()
+        gc.freeze()
 
     async def stop(self) -> None:
         await self.intake.stop()

@@ -34,6 +34,7 @@ async def run_worker(settings: Settings, *, stop_after_idle: bool = False) -> No
         from accorria_agent.privacy.tasks import schedule_purge
 
         await schedule_purge(runtime.session_factory, runtime.queue)
+    runtime.freeze_startup_objects()
     log.info("worker_started")
     metrics_server = None
     if settings.worker_metrics_port is not None:

@@ -245,13 +245,16 @@ async def test_a_rate_limited_send_is_retried_later_not_held(database_url: str, 
         args = [a.get("args", a) for a in args]
         assert len(args) == 1 and args[0]["message_ids"] == [bot[0].id]
         await h.client.delete("/simulator/api/faults")
-        # Meta's estimated_time_to_regain_access paused the whole Page, not just this message.
+        # Meta's estimated_time_to_regain_access paused the whole Page, not just this message: the
+        # retry finds the Page's limit reached and holds the reply until it frees.
         await h.runtime.delivery.deliver(h.tenant_id, [bot[0].id])
         assert h.sent_texts("1200") == []
+        held = [m for m in await h.messages("1200") if m.author == "bot"][0]
+        assert held.status == "held" and held.status_reason == "held by the rate limit"
         from accorria_agent.messenger.rate_limit import InMemoryRateLimiter
 
         h.runtime.delivery._limiter = InMemoryRateLimiter()  # the minute has passed
-        await h.runtime.delivery.deliver(h.tenant_id, [bot[0].id])
+        assert await h.runtime.delivery.release_rate_limited(h.tenant_id) == 1
         assert len(h.sent_texts("1200")) == 1
 
 
@@ -268,8 +271,9 @@ async def test_the_pages_send_rate_limit_holds_replies_back(database_url: str, m
         sent = [psid for psid in ("1301", "1302", "1303") if h.sent_texts(psid)]
         assert sent == ["1301", "1302"]
         held = [m for m in await h.messages("1303") if m.author == "bot"]
-        assert held[0].status == "queued"
-        assert "rate limit" in (held[0].status_reason or "")
+        assert held[0].status == "held"
+        assert held[0].status_reason == "held by the rate limit"
+        assert held[0].payload.get("held_until") and held[0].payload.get("buyer_at")
 
 
 async def test_an_m_me_click_reopens_the_window_and_a_reaction_does_not(

@@ -88,6 +88,8 @@ async def test_fast_path_rows_round_trip_through_the_orm(runtime: Runtime) -> No
             (await session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))).scalars().all()
         )
     assert len(stored) == 3 and len(deliveries) == 5
+    # Each event names the delivery that carried it (the first, the third, the fifth).
+    assert [e.delivery_id for e in stored] == [deliveries[0].id, deliveries[2].id, deliveries[4].id]
     # A Page we do not serve: the event is kept (its job settles it) without its payload or a tenant.
     assert (stored[2].page_id, stored[2].tenant_id, stored[2].payload) == ("555", None, {})
     assert deliveries.pop().body == ""
@@ -104,7 +106,7 @@ async def test_fast_path_rows_round_trip_through_the_orm(runtime: Runtime) -> No
     assert event.payload == events[0].payload
     assert event.timestamp_ms == 1_795_000_000_123
     assert event.received_at.tzinfo is not None and event.received_at >= before - timedelta(seconds=1)
-    assert event.processed_at is None and event.outcome is None and event.delivery_id is None
+    assert event.processed_at is None and event.outcome is None
     settled = stored[1]
     assert settled.payload == {"a": [1, None]}
     assert settled.processed_at == settled.received_at and settled.outcome == "ignored: policy_enforcement"

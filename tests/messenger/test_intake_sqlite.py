@@ -46,8 +46,11 @@ async def test_fast_path_rows_round_trip_through_the_orm(
         async with runtime.session_factory() as session:
             stored = (await session.execute(select(EventLog).order_by(EventLog.id))).scalars().all()
             jobs = (await session.execute(select(Job).order_by(Job.id))).scalars().all()
-            deliveries = (await session.execute(select(WebhookDelivery))).scalars().all()
+            deliveries = (
+                (await session.execute(select(WebhookDelivery).order_by(WebhookDelivery.id))).scalars().all()
+            )
         assert len(stored) == 2 and len(deliveries) == 3
+        assert [e.delivery_id for e in stored] == [deliveries[0].id, deliveries[2].id]
         assert (stored[1].page_id, stored[1].tenant_id, stored[1].payload) == ("555", None, {})
         jobs = jobs[:1]
         event = stored[0]

@@ -118,6 +118,31 @@ def received_sends(graph_port: int) -> list[list[Any]]:
     return data
 
 
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (``/proc/<pid>/stat``), ``None`` where unreadable."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # The command name (field 2) may hold spaces; it ends at the last ')'.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime (fields 14 and 15)
+
+
+def cpu_of(pids: list[int]) -> float | None:
+    """Summed CPU seconds of these processes, ``None`` if one of them is unreadable."""
+    total = 0.0
+    for pid in pids:
+        seconds = process_cpu_seconds(pid)
+        if seconds is None:
+            return None
+        total += seconds
+    return total
+
+
 def percentile(values: list[float], q: float) -> float:
     """The ``q``-th percentile (nearest rank) of ``values``; NaN when there are none."""
     ordered = sorted(values)

@@ -26,11 +26,13 @@ from accorria_agent.bench.harness import (
     GRAPH_FACTORY,
     HOST,
     bench_env,
+    cpu_of,
     message_request,
     percentile,
     received_sends,
     reset_postgres,
     server,
+    server_process,
 )
 from accorria_agent.bench.loadgen import LoadResult, run_closed_loop, run_open_loop
 from accorria_agent.bench.webhook_server import BENCH_PAGE_ID, seed_bench_tenant
@@ -57,17 +59,74 @@ def _messages(port: int, count: int, tag: str) -> tuple[list[bytes], list[str]]:
     return requests, psids
 
 
-def _wait_for(graph_port: int, count: int, timeout: float, console: Console) -> list[list[Any]]:
+class CpuMeter:
+    """CPU time of the processes that run the turns, over the steady part of a run.
+
+    ``start()`` is taken once the processes have started up (or at the first reply, for a worker that
+    drains a backlog from its first second); ``per_turn_ms`` divides the CPU spent since by the replies
+    sent since. ``None`` where ``/proc`` cannot be read.
+    """
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self._cpu0: float | None = None
+        self._replies0 = 0
+        self._time0 = 0.0
+        self.cpu_seconds: float | None = None
+        self.turns = 0
+        self.seconds = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._cpu0 is not None
+
+    def start(self, replies: int = 0) -> None:
+        self._cpu0, self._replies0, self._time0 = cpu_of(self.pids), replies, time.monotonic()
+
+    def stop(self, replies: int) -> None:
+        end = cpu_of(self.pids)
+        self.turns = replies - self._replies0
+        self.seconds = time.monotonic() - self._time0
+        self.cpu_seconds = end - self._cpu0 if end is not None and self._cpu0 is not None else None
+
+    @property
+    def per_turn_ms(self) -> float | None:
+        if self.cpu_seconds is None or self.turns <= 0:
+            return None
+        return self.cpu_seconds / self.turns * 1000
+
+    @property
+    def rate(self) -> float:
+        return self.turns / self.seconds if self.seconds > 0 else 0.0
+
+    def describe(self) -> str:
+        per_turn = self.per_turn_ms
+        cpu = f"{per_turn:.2f} ms CPU per turn" if per_turn is not None else "CPU per turn: not readable"
+        return f"{cpu} ({self.turns} turns in {self.seconds:.1f} s after start-up = {self.rate:.1f}/s)"
+
+
+def _wait_for(
+    graph_port: int, count: int, timeout: float, console: Console, meter: CpuMeter | None = None
+) -> list[list[Any]]:
+    """Poll the stand-in until ``count`` replies arrived; ``meter`` starts at the first reply, stops at the
+    last (before the processes are stopped)."""
     deadline = time.monotonic() + timeout
+    got: list[list[Any]] = []
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("replies", total=count)
         while time.monotonic() < deadline:
             got = received_sends(graph_port)
             progress.update(task, completed=len(got))
+            if meter is not None and not meter.started and got:
+                meter.start(len(got))
             if len(got) >= count:
-                return got
-            time.sleep(0.25)
-    return received_sends(graph_port)
+                break
+            time.sleep(0.05 if meter is not None else 0.25)
+        else:
+            got = received_sends(graph_port)
+    if meter is not None and meter.started:
+        meter.stop(len(got))
+    return got
 
 
 def run_e2e(
@@ -86,18 +145,22 @@ def run_e2e(
         console.print(f"[bold]bench e2e[/] backend={backend} rate={rate:.0f}/s messages={count}")
         procs: list[subprocess.Popen[bytes]] = []
         agent_env = {**env, "BENCH_RUN_JOBS": "0" if database_url else "1"}
-        with server("accorria_agent.bench.webhook_server:agent_app", agent_env) as port:
+        with server_process("accorria_agent.bench.webhook_server:agent_app", agent_env) as (port, web):
             if database_url:
                 procs.append(
                     subprocess.Popen(
                         [sys.executable, "-m", "accorria_agent.cli", "worker"], env={**os.environ, **env}
                     )
                 )
-                time.sleep(3)  # the worker's start-up is not what we measure
+            time.sleep(3)  # the processes' start-up is not what we measure
+            # The worker's CPU (PostgreSQL); on SQLite the one process does web and jobs alike.
+            meter = CpuMeter([p.pid for p in procs] or [web.pid])
+            meter.start()
             requests, psids = _messages(port, count, "e")
             started = time.time()
             answers = asyncio.run(run_open_loop(HOST, port, requests, rate))
             got = _wait_for(gport, count, 120, console)
+            meter.stop(len(got))
             for proc in procs:
                 proc.terminate()
                 proc.wait(timeout=30)
@@ -106,11 +169,17 @@ def run_e2e(
     for recipient, arrived, _meta in got:
         first.setdefault(recipient, arrived)
     latencies = [first[p] - sent_at[p] for p in psids if p in first]
-    return _report_e2e(console, backend, rate, answers, latencies, count)
+    return _report_e2e(console, backend, rate, answers, latencies, count, meter)
 
 
 def _report_e2e(
-    console: Console, backend: str, rate: float, answers: LoadResult, latencies: list[float], count: int
+    console: Console,
+    backend: str,
+    rate: float,
+    answers: LoadResult,
+    latencies: list[float],
+    count: int,
+    meter: CpuMeter,
 ) -> dict[str, Any]:
     table = Table(
         title=f"End to end at {rate:.0f} messages/s ({backend}, delays off, {os.cpu_count()} cores)"
@@ -133,7 +202,15 @@ def _report_e2e(
     )
     console.print(table)
     console.print(f"replies received: {len(latencies)}/{count}; goal p95 < 100 ms")
+    who = "worker" if backend == "postgresql" else "agent process (web + jobs)"
+    per_turn = meter.per_turn_ms
+    console.print(
+        f"{who} CPU: {meter.cpu_seconds or 0:.2f} s for {meter.turns} turns = "
+        + (f"[bold]{per_turn:.2f} ms per turn[/]" if per_turn is not None else "not readable")
+        + " (goal ≤ 4 ms, worker on PostgreSQL)"
+    )
     return {
+        "cpu_ms_per_turn": per_turn,
         "backend": backend,
         "rate": rate,
         "replies": len(latencies),
@@ -149,6 +226,8 @@ def run_workers(database_url: str, messages: int = 2000, console: Console | None
     """Drain the same backlog with one worker, then two; print both rates and their ratio."""
     console = console or Console()
     rates: dict[int, float] = {}
+    cpu: dict[int, float | None] = {}
+    steady: dict[int, float] = {}
     for workers in (1, 2):
         with (
             tempfile.TemporaryDirectory(prefix="accorria-workers-") as data_dir,
@@ -168,18 +247,35 @@ def run_workers(database_url: str, messages: int = 2000, console: Console | None
                 )
                 for _ in range(workers)
             ]
-            got = _wait_for(gport, messages, 600, console)
+            meter = CpuMeter([p.pid for p in procs])
+            got = _wait_for(gport, messages, 600, console, meter)
             elapsed = time.monotonic() - started
             for proc in procs:
                 proc.terminate()
             for proc in procs:
                 proc.wait(timeout=30)
             rates[workers] = len(got) / elapsed
+            cpu[workers], steady[workers] = meter.per_turn_ms, meter.rate
             console.print(
-                f"{workers} worker(s): {len(got)} replies in {elapsed:.1f} s = {rates[workers]:.1f}/s"
+                f"{workers} worker(s): {len(got)} replies in {elapsed:.1f} s = {rates[workers]:.1f}/s "
+                f"(start-up included); {meter.describe()}"
             )
     ratio = rates[2] / rates[1] if rates[1] else 0.0
     console.print(
         f"throughput 2 workers / 1 worker: [bold]{ratio:.2f}[/] (goal ≥ 1.7; {os.cpu_count()} cores)"
     )
-    return {"rate_1": rates[1], "rate_2": rates[2], "ratio": ratio}
+    one, two = cpu[1], cpu[2]
+    if one is not None and two is not None:
+        console.print(
+            f"worker CPU per turn: 1 worker [bold]{one:.2f} ms[/], 2 workers {two:.2f} ms "
+            f"(ratio {two / one:.2f}; goals ≤ 4 ms and within 10 %); 1 worker after start-up "
+            f"{steady[1]:.1f} turns/s (goal ≥ 200)"
+        )
+    return {
+        "rate_1": rates[1],
+        "rate_2": rates[2],
+        "ratio": ratio,
+        "cpu_ms_per_turn_1": one,
+        "cpu_ms_per_turn_2": two,
+        "steady_rate_1": steady[1],
+    }

@@ -90,12 +90,12 @@ async def _turn(
     async with transaction(deps.session_factory) as session:
         events = await repo.pending_events(session, page_id, psid)
         outcome.events = len(events)
-        page = await repo.page_context(session, page_id)
+        page = await repo.page_context(session, page_id, psid)  # with the conversation: one round trip
         tenant = page.tenant if page is not None else None
-        if tenant is not None and not events:
+        if page is not None and tenant is not None and not events:
             # A re-run with nothing new (a redelivery, or the retry of a job whose worker died): only
             # look for replies that worker recorded but may never have sent.
-            existing = await repo.conversation_for(session, tenant.id, psid)
+            existing = page.conversation
             if existing is not None:
                 await _requeue_orphans(session, deps, tenant, existing)
             return outcome
@@ -107,7 +107,9 @@ async def _turn(
             return outcome
         outcome.tenant_id = tenant.id
         settings = page.settings
-        conversation, created = await repo.conversation_or_new(session, tenant.id, psid)
+        known = page.conversation
+        created = known is None
+        conversation = known if known is not None else await repo.new_conversation(session, tenant.id, psid)
         if not created:  # a conversation created just now has no replies to recover
             await _requeue_orphans(session, deps, tenant, conversation)
         inputs: list[BuyerInput] = []
@@ -201,16 +203,23 @@ async def _compose_and_record(
         inputs = [*await copilot.take_unanswered(session, tenant.id, conversation, now), *inputs]
     if listing is not None and conversation.listing_id is None:
         conversation.listing_id = listing.id
-    history = (
-        [(m.author, m.text or "") for m in await repo.recent_messages(session, tenant.id, conversation.id)]
-        if getattr(deps.composer, "wants_history", True)
-        else []
-    )
-    # Facts the seller stated since the listing was written (the questions domain's hook).
-    answered: dict[str, str] = {}
-    if listing is not None:
-        for hook in deps.turn_hooks:
-            answered.update(await hook.listing_details(session, listing))
+    # These reads do not depend on the changes pending in the session (the buyer's messages are inserted
+    # by their own statement): the conversation and event rows are written once, at the flush below,
+    # instead of in one UPDATE per read.
+    with session.no_autoflush:
+        history = (
+            [
+                (m.author, m.text or "")
+                for m in await repo.recent_messages(session, tenant.id, conversation.id)
+            ]
+            if getattr(deps.composer, "wants_history", True)
+            else []
+        )
+        # Facts the seller stated since the listing was written (the questions domain's hook).
+        answered: dict[str, str] = {}
+        if listing is not None:
+            for hook in deps.turn_hooks:
+                answered.update(await hook.listing_details(session, listing))
     context = TurnContext(
         conversation_id=conversation.id,
         listing=listing_facts(listing, answered) if listing else None,

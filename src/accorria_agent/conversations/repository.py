@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,28 +28,40 @@ async def tenant_by_page(session: AsyncSession, page_id: str) -> MessengerTenant
 
 @dataclass(frozen=True)
 class PageContext:
-    """A Page's tenant row, its settings and the kill switch, read together at the start of a turn."""
+    """A Page's tenant row, its settings and the kill switch, read together at the start of a turn (with
+    the buyer's conversation when asked for one)."""
 
     tenant: MessengerTenant
     settings: MessengerSettings
     halt_reason: str | None
+    conversation: Conversation | None = None
 
 
-async def page_context(session: AsyncSession, page_id: str) -> PageContext | None:
-    """Tenant, settings and kill switch of ``page_id`` in one query (one round trip on the hot path)."""
-    result = await session.execute(
+async def page_context(
+    session: AsyncSession, page_id: str, buyer_psid: str | None = None
+) -> PageContext | None:
+    """Tenant, settings and kill switch of ``page_id`` in one query (one round trip on the hot path) and,
+    with ``buyer_psid``, that buyer's conversation with this Page: scoped by the tenant the same row
+    resolves from the Page (the Page id is the tenant key)."""
+    statement = (
         select(MessengerTenant, MessengerSettings, SendingControl)
         .outerjoin(MessengerSettings, MessengerSettings.tenant_id == MessengerTenant.id)
         .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
         .where(MessengerTenant.page_id == page_id)
     )
-    row = result.first()
+    if buyer_psid is not None:
+        statement = statement.add_columns(Conversation).outerjoin(
+            Conversation,
+            and_(Conversation.tenant_id == MessengerTenant.id, Conversation.buyer_psid == buyer_psid),
+        )
+    row: Any = (await session.execute(statement)).first()
     if row is None:
         return None
-    tenant, settings, control = row
+    tenant, settings, control = row[0], row[1], row[2]
+    conversation = row[3] if buyer_psid is not None else None
     if settings is None:
         settings = await settings_for(session, tenant.id)
-    return PageContext(tenant, settings, halt_reason_of(control))
+    return PageContext(tenant, settings, halt_reason_of(control), conversation)
 
 
 def halt_reason_of(control: SendingControl | None) -> str | None:
@@ -93,10 +105,16 @@ async def conversation_or_new(
     conversation = await conversation_for(session, tenant_id, buyer_psid)
     if conversation is not None:
         return conversation, False
+    return await new_conversation(session, tenant_id, buyer_psid), True
+
+
+async def new_conversation(session: AsyncSession, tenant_id: int, buyer_psid: str) -> Conversation:
+    """Start this buyer's conversation with this Page (the caller knows there is none: it holds the
+    conversation's job lock and looked)."""
     conversation = Conversation(tenant_id=tenant_id, buyer_psid=buyer_psid, negotiation_state={})
     session.add(conversation)
     await session.flush()
-    return conversation, True
+    return conversation
 
 
 async def add_inbound_message(session: AsyncSession, values: dict[str, Any]) -> bool:

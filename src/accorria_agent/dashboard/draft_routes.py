@@ -59,7 +59,7 @@ async def send_draft(
         )
     await runtime.delivery.deliver(tenant_id, [message_id])
     async with transaction(runtime.session_factory) as session:
-        return await service.stored_message(session, tenant_id, message_id)
+        return await service.stored_message(session, tenant_id, message_id, member.seller_id)
 
 
 @router.delete("/conversations/{conversation_id}/draft", status_code=status.HTTP_204_NO_CONTENT)

@@ -26,8 +26,9 @@ from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, ConversationDraft
 from accorria_agent.conversations.negotiation_composer import seller_rules
 from accorria_agent.conversations.pipeline import listing_facts
+from accorria_agent.dashboard.draft_view import current_draft
 from accorria_agent.dashboard.schemas import DraftSendIn
-from accorria_agent.dashboard.service import current_draft, owned_conversation
+from accorria_agent.dashboard.service import owned_conversation
 from accorria_agent.deals import service as deals
 from accorria_agent.errors import Conflict, Forbidden, NotFound, PolicyRefused
 from accorria_agent.jobs.interface import JobQueue

@@ -13,7 +13,7 @@ from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.dashboard.schemas import InboxFilter
 from accorria_agent.db.base import UTCDateTime
 from accorria_agent.db.tenancy import tenant_select
-from accorria_agent.sellers.models import Listing, MessengerTenant
+from accorria_agent.sellers.models import Listing, MessengerTenant, Seller
 from accorria_agent.sellers.notifications import SellerNotification
 
 
@@ -23,6 +23,11 @@ async def tenants_of_seller(session: AsyncSession, seller_id: int) -> list[Messe
         select(MessengerTenant).where(MessengerTenant.seller_id == seller_id).order_by(MessengerTenant.id)
     )
     return list(result.scalars().all())
+
+
+async def seller_timezone(session: AsyncSession, seller_id: int) -> str | None:
+    """The seller's timezone (IANA name), or ``None``."""
+    return (await session.execute(select(Seller.timezone).where(Seller.id == seller_id))).scalar_one_or_none()
 
 
 async def listings_by_id(

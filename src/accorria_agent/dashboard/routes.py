@@ -234,7 +234,7 @@ async def send_message(
         )
     await runtime.delivery.deliver(tenant_id, [message_id])
     async with transaction(runtime.session_factory) as session:
-        return await service.stored_message(session, tenant_id, message_id)
+        return await service.stored_message(session, tenant_id, message_id, member.seller_id)
 
 
 @api.get("/notifications", response_model=list[NotificationOut])

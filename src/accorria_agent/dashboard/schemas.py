@@ -62,6 +62,9 @@ class MessagePreview(_Out):
     text: str | None
     status: str
     sent_at: datetime
+    # A reply the Page's rate limit holds: "held by the rate limit until HH:MM" and the moment (ISO).
+    status_reason: str | None = None
+    held_until: datetime | None = None
 
 
 class AssigneeOut(_Out):
@@ -96,6 +99,8 @@ class ConversationSummary(_Out):
     reply_mode: str = "bot"
     # A co-pilot draft waits for the seller (``draft`` in the conversation's detail).
     has_draft: bool = False
+    # When the conversation's latest reply, held by the Page's rate limit, goes out (else null).
+    held_until: datetime | None = None
 
 
 class MessageOut(_Out):
@@ -109,6 +114,8 @@ class MessageOut(_Out):
     tag: str | None
     sent_at: datetime
     attachment_types: list[str] = Field(default_factory=list)
+    # Held by the Page's rate limit until then (status_reason says "held by the rate limit until HH:MM").
+    held_until: datetime | None = None
 
 
 class NotificationOut(_Out):

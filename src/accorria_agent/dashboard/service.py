@@ -28,13 +28,13 @@ from accorria_agent.conversations import copilot, modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.models import Conversation, ConversationDraft, Message
 from accorria_agent.dashboard import repository as dashboard_repo
+from accorria_agent.dashboard.draft_view import current_draft, draft_out
 from accorria_agent.dashboard.schemas import (
     PREVIEW_CHARS,
     AssigneeOut,
     ConversationDetail,
     ConversationPage,
     ConversationSummary,
-    DraftOut,
     InboxFilter,
     ListingSummary,
     MessageOut,
@@ -52,6 +52,7 @@ from accorria_agent.negotiation.schemas import NegotiationState
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import SellerNotification, mark_read
 from accorria_agent.sellers.service import settings_for
+from accorria_agent.sending.held import rate_limit_hold
 
 if TYPE_CHECKING:
     from accorria_agent.conversations.context import Sender
@@ -122,29 +123,58 @@ def _negotiation(state: dict[str, Any] | None, draft: ConversationDraft | None =
     )
 
 
-def _preview(message: Message | None) -> MessagePreview | None:
+class _SellerZone:
+    """The seller's timezone, read once and only when a reply held by the rate limit is shown."""
+
+    def __init__(self, session: AsyncSession, seller_id: int) -> None:
+        self._session, self._seller_id = session, seller_id
+        self._zone: str | None = None
+        self._read = False
+
+    async def hold(self, message: Message) -> tuple[datetime | None, str | None]:
+        """``(held_until, text)`` of a reply held by the rate limit, else ``(None, the stored reason)``."""
+        if message.status != "held":
+            return None, message.status_reason
+        if not self._read:
+            self._zone = await dashboard_repo.seller_timezone(self._session, self._seller_id)
+            self._read = True
+        until, text = rate_limit_hold(message.status, message.status_reason, message.payload, self._zone)
+        return until, text or message.status_reason
+
+
+async def _preview(message: Message | None, zone: _SellerZone) -> MessagePreview | None:
     if message is None:
         return None
     text = message.text
     if text is not None and len(text) > PREVIEW_CHARS:
         text = text[: PREVIEW_CHARS - 1].rstrip() + "…"
-    return MessagePreview(author=message.author, text=text, status=message.status, sent_at=message.sent_at)
+    held_until, reason = await zone.hold(message)
+    return MessagePreview(
+        author=message.author,
+        text=text,
+        status=message.status,
+        sent_at=message.sent_at,
+        status_reason=reason,
+        held_until=held_until,
+    )
 
 
-def _message_out(message: Message) -> MessageOut:
+async def _message_out(message: Message, zone: _SellerZone) -> MessageOut:
     payload = message.payload if isinstance(message.payload, dict) else {}
     kinds = payload.get("attachment_types")
+    held_until, reason = await zone.hold(message)
     return MessageOut(
         id=message.id,
         direction=message.direction,
         author=message.author,
         text=message.text,
         status=message.status,
-        status_reason=message.status_reason,
+        status_reason=reason,
         messaging_type=message.messaging_type,
         tag=message.tag,
         sent_at=message.sent_at,
         attachment_types=[str(k) for k in kinds] if isinstance(kinds, list) else [],
+        held_until=held_until,
     )
 
 
@@ -185,6 +215,7 @@ async def _summaries(
     unread = await dashboard_repo.unread_counts(session, tenant.id, ids)
     settings = await settings_for(session, tenant.id)
     drafts = await repo.pending_drafts(session, tenant.id, ids)
+    zone = _SellerZone(session, tenant.seller_id)
     out = []
     for conversation in conversations:
         listing = listings.get(conversation.listing_id) if conversation.listing_id is not None else None
@@ -197,6 +228,7 @@ async def _summaries(
             if assignee_id is not None and assignee_id in members
             else None
         )
+        last_message = await _preview(last_by_conversation.get(conversation.id), zone)
         out.append(
             ConversationSummary(
                 id=conversation.id,
@@ -219,7 +251,7 @@ async def _summaries(
                 ),
                 mode=conversation.mode,
                 paused_reason=conversation.paused_reason,
-                last_message=_preview(last_by_conversation.get(conversation.id)),
+                last_message=last_message,
                 last_buyer_message_at=conversation.last_buyer_message_at,
                 expires_in=expires_in,
                 human_agent_expires_in=human_agent_expires_in,
@@ -230,6 +262,7 @@ async def _summaries(
                 assignee=assignee,
                 reply_mode=copilot.reply_mode(settings, listing),
                 has_draft=draft is not None,
+                held_until=last_message.held_until if last_message is not None else None,
             )
         )
     return out
@@ -310,7 +343,10 @@ async def message_page(
     )
     shown = rows[:limit]
     next_before = shown[-1].id if len(rows) > limit else None
-    return MessagePage(messages=[_message_out(m) for m in reversed(shown)], next_before=next_before)
+    zone = _SellerZone(session, seller_id)
+    return MessagePage(
+        messages=[await _message_out(m, zone) for m in reversed(shown)], next_before=next_before
+    )
 
 
 async def assign_conversation(
@@ -353,35 +389,16 @@ async def conversation_detail(
     tenant, conversation = await owned_conversation(session, seller_id, conversation_id)
     (summary,) = await _summaries(session, tenant, [conversation], now)
     messages = await repo.recent_messages(session, tenant.id, conversation.id, limit=limit)
+    zone = _SellerZone(session, tenant.seller_id)
     notes = await dashboard_repo.notifications(
         session, tenant.id, conversation_id=conversation.id, unread_only=False, limit=100
     )
     draft = current_draft(conversation, await repo.pending_draft(session, tenant.id, conversation.id))
     return ConversationDetail(
         **summary.model_dump(),
-        messages=[_message_out(m) for m in messages],
+        messages=[await _message_out(m, zone) for m in messages],
         notifications=[NotificationOut.model_validate(n) for n in notes],
-        draft=_draft_out(draft) if draft is not None else None,
-    )
-
-
-def current_draft(conversation: Conversation, draft: ConversationDraft | None) -> ConversationDraft | None:
-    """The pending draft if it still answers the negotiation as it stands (else a newer turn passed it)."""
-    if draft is None:
-        return None
-    base = (draft.decision or {}).get("base_turns", 0)
-    return draft if base == int((conversation.negotiation_state or {}).get("turns", 0) or 0) else None
-
-
-def _draft_out(draft: ConversationDraft) -> DraftOut:
-    action = (draft.decision or {}).get("action")
-    return DraftOut(
-        id=draft.id,
-        text=draft.text,
-        created_at=draft.created_at,
-        decided_price=draft.decided_price,
-        action=str(action) if action is not None else None,
-        source=draft.source,
+        draft=draft_out(draft) if draft is not None else None,
     )
 
 
@@ -515,12 +532,14 @@ async def record_seller_message(
     return tenant.id, message.id
 
 
-async def stored_message(session: AsyncSession, tenant_id: int, message_id: int) -> MessageOut:
-    """A message as stored now (after its delivery)."""
+async def stored_message(
+    session: AsyncSession, tenant_id: int, message_id: int, seller_id: int
+) -> MessageOut:
+    """A message as stored now (after its delivery); ``seller_id``'s timezone for a held reply."""
     stored = await repo.outbound_message(session, tenant_id, message_id)
     if stored is None:  # deleted meanwhile (the conversation was removed): nothing to show
         raise NotFound("conversation not found")
-    return _message_out(stored)
+    return await _message_out(stored, _SellerZone(session, seller_id))
 
 
 async def list_settings(session: AsyncSession, seller_id: int) -> list[SettingsOut]:

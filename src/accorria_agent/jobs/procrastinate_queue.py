@@ -194,6 +194,11 @@ def _request_row(request: JobRequest) -> _Row:
     return _row(request.task, request.args, request.lock, request.queueing_lock, request.delay_seconds, 1)
 
 
+async def _autocommit(connection: Any) -> None:
+    """The job pool's connections run each query in its own implicit transaction (see ``__init__``)."""
+    await connection.set_autocommit(True)
+
+
 class ProcrastinateJobQueue:
     """:class:`~accorria_agent.jobs.interface.JobQueue` on PostgreSQL; procrastinate's worker in-process."""
 
@@ -227,7 +232,15 @@ class ProcrastinateJobQueue:
         self._stalled_timeout = stalled_worker_timeout
         self._stalled_check_interval = stalled_check_interval
         self._app = App(
-            connector=PsycopgConnector(conninfo=self._conninfo, min_size=1, max_size=self._concurrency + 4)
+            connector=PsycopgConnector(
+                conninfo=self._conninfo,
+                min_size=1,
+                max_size=self._concurrency + 4,
+                # Every query procrastinate sends is one statement (its functions lock and update in one
+                # call): in autocommit each costs one round trip instead of BEGIN, the query and COMMIT
+                # (profiled: the pool's transactions were ~6 % of a worker's CPU per turn).
+                configure=_autocommit,
+            )
         )
         self._worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None

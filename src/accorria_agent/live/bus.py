@@ -145,23 +145,74 @@ def hub_for(engine: AsyncEngine) -> LiveHub:
     return _hubs.setdefault(_engine_key(engine.url), LiveHub())
 
 
-async def publish_in_transaction(session: AsyncSession, live_event: LiveEvent) -> None:
-    """Announce ``live_event`` to the account's dashboards if, and when, the caller's transaction commits."""
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        await session.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": CHANNEL, "payload": live_event.to_json()},
-        )
-        return
+def _pending(session: AsyncSession) -> list[Any]:
+    """This transaction's events waiting for its commit (listeners registered with the first)."""
     sync_session = session.sync_session
-    pending: list[LiveEvent] | None = sync_session.info.get(_PENDING)
+    pending: list[Any] | None = sync_session.info.get(_PENDING)
     if pending is None:
         pending = sync_session.info[_PENDING] = []
-        key = _engine_key(bind.engine.url)
-        event.listen(sync_session, "after_commit", _after_commit(key), once=True)
+        bind = session.get_bind()
+        if bind.dialect.name == "postgresql":
+            event.listen(sync_session, "before_commit", _notify_before_commit, once=True)
+        else:
+            event.listen(sync_session, "after_commit", _after_commit(_engine_key(bind.engine.url)), once=True)
         event.listen(sync_session, "after_rollback", _discard, once=True)
-    pending.append(live_event)
+    return pending
+
+
+async def publish_in_transaction(session: AsyncSession, live_event: LiveEvent) -> None:
+    """Announce ``live_event`` to the account's dashboards if, and when, the caller's transaction commits.
+
+    The events of a transaction wait in the session and go out together: on PostgreSQL in one
+    ``pg_notify`` statement right before the commit (one round trip per transaction, not per event, and
+    an event repeated within the transaction once), on SQLite to this process's hub after the commit.
+    """
+    pending = _pending(session)
+    if live_event not in pending:
+        pending.append(live_event)
+
+
+@dataclass(frozen=True)
+class _TenantEvent:
+    """An event whose account is the Page's seller, looked up when the events go out (PostgreSQL)."""
+
+    tenant_id: int
+    kind: str
+    conversation_id: int | None
+    message_id: int | None
+
+
+# One statement for all of a transaction's events; those known by their Page get its seller here (a Page
+# without a seller announces nothing). The JSON has LiveEvent's keys.
+_NOTIFY_MANY = text(
+    "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload "
+    "UNION ALL "
+    "SELECT pg_notify(:channel, json_build_object('seller_id', t.seller_id, 'kind', e.kind, "
+    "'conversation_id', e.conversation_id, 'message_id', e.message_id)::text) "
+    "FROM unnest(CAST(:tenants AS int[]), CAST(:kinds AS text[]), CAST(:conversations AS int[]), "
+    "CAST(:messages AS int[])) AS e(tenant_id, kind, conversation_id, message_id) "
+    "JOIN messenger_tenants t ON t.id = e.tenant_id WHERE t.seller_id IS NOT NULL"
+)
+
+
+def _notify_before_commit(sync_session: Session) -> None:
+    # Inside the commit, still in the transaction: PostgreSQL delivers these only if it commits.
+    pending: list[Any] = sync_session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    events = [e for e in pending if isinstance(e, LiveEvent)]
+    by_tenant = [e for e in pending if isinstance(e, _TenantEvent)]
+    sync_session.execute(
+        _NOTIFY_MANY,
+        {
+            "channel": CHANNEL,
+            "payloads": [e.to_json() for e in events],
+            "tenants": [e.tenant_id for e in by_tenant],
+            "kinds": [e.kind for e in by_tenant],
+            "conversations": [e.conversation_id for e in by_tenant],
+            "messages": [e.message_id for e in by_tenant],
+        },
+    )
 
 
 async def announce(
@@ -183,7 +234,14 @@ async def announce_for_tenant(
     conversation_id: int | None = None,
     message_id: int | None = None,
 ) -> None:
-    """Like :func:`announce` for writers that know only the Page (tenant): one primary-key lookup."""
+    """Like :func:`announce` for writers that know only the Page (tenant): its seller is looked up (on
+    PostgreSQL inside the statement that sends the transaction's events; elsewhere by primary key)."""
+    if session.get_bind().dialect.name == "postgresql":
+        pending = _pending(session)
+        tenant_event = _TenantEvent(tenant_id, kind, conversation_id, message_id)
+        if tenant_event not in pending:
+            pending.append(tenant_event)
+        return
     query = text("SELECT seller_id FROM messenger_tenants WHERE id = :id")
     seller_id = (await session.execute(query, {"id": tenant_id})).scalar_one_or_none()
     await announce(session, seller_id, kind, conversation_id, message_id)

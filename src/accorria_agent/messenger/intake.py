@@ -21,16 +21,20 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import column, insert, select, table
+from sqlalchemy import column, insert, select, table, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from accorria_agent.db.base import utcnow
-from accorria_agent.db.errors import describe, is_poison
+from accorria_agent.db.errors import describe, is_poison, is_transient
 from accorria_agent.jobs.interface import JobQueue, JobRequest
 from accorria_agent.messenger.events import InboundEvent
-from accorria_agent.messenger.intake_postgres import PostgresIntakeWriter, asyncpg_connect_kwargs
+from accorria_agent.messenger.intake_postgres import (
+    INTAKE_STATEMENT_TIMEOUT_MS,
+    PostgresIntakeWriter,
+    asyncpg_connect_kwargs,
+)
 from accorria_agent.messenger.intake_sqlite import DatabaseBusy, SqliteIntakeWriter
 from accorria_agent.messenger.models import EventLog, WebhookDelivery, WebhookRefusal
 
@@ -181,8 +185,11 @@ class WebhookIntake:
         Returns the deliveries answered 200 (stored, or recorded as refused); the others are answered 503.
         """
         stored: list[_Pending] = []
+        # The database failed (down, busy, a statement timeout), not one delivery's data: storing each
+        # alone would only fail again, one timeout after the other, while every caller waits.
+        alone = len(batch) > 1 and not (is_transient(error) and not is_poison(error))
         for pending in batch:
-            if len(batch) > 1:
+            if alone:
                 try:
                     await self._commit([pending])
                     stored.append(pending)
@@ -245,16 +252,27 @@ class WebhookIntake:
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 0.01)
         async with self._engine.begin() as connection:
-            await connection.execute(insert(WebhookDelivery), delivery_rows)
+            if self._dialect == "postgresql":
+                # As on the fast path (intake_postgres): the webhook caller must not wait on a stuck lock.
+                await connection.execute(
+                    text(f"SET LOCAL statement_timeout = {INTAKE_STATEMENT_TIMEOUT_MS}")
+                )
+            delivery_ids = (
+                await connection.execute(
+                    insert(WebhookDelivery).returning(WebhookDelivery.id, sort_by_parameter_order=True),
+                    delivery_rows,
+                )
+            ).scalars().all()
+            for row in event_rows:
+                row["delivery_id"] = delivery_ids[row.pop("delivery_n") - 1]
             if event_rows:
                 page_ids = sorted({row["page_id"] for row in event_rows})
-                tenants = dict(
-                    (
-                        await connection.execute(
-                            select(_TENANTS.c.page_id, _TENANTS.c.id).where(_TENANTS.c.page_id.in_(page_ids))
-                        )
-                    ).tuples()
+                found = await connection.execute(
+                    select(_TENANTS.c.page_id, _TENANTS.c.id).where(_TENANTS.c.page_id.in_(page_ids))
                 )
+                # A list, not the result: SQLAlchemy 2.1's results have keys(), so dict() took one for
+                # a mapping and failed (this path's every batch with events did).
+                tenants = dict(found.tuples().all())
                 for row in event_rows:
                     row["tenant_id"] = tenants.get(row["page_id"])
                     if row["tenant_id"] is None:
@@ -269,7 +287,7 @@ class WebhookIntake:
         delivery_rows: list[dict[str, Any]] = []
         event_rows: list[dict[str, Any]] = []
         conversations: dict[tuple[str, str], None] = {}
-        for pending in batch:
+        for position, pending in enumerate(batch, start=1):
             delivery_rows.append(
                 {
                     "received_at": now,
@@ -293,6 +311,9 @@ class WebhookIntake:
                         "received_at": now,
                         "processed_at": now if event.kind in _NO_JOB_KINDS else None,
                         "outcome": "ignored: " + event.kind if event.kind in _NO_JOB_KINDS else None,
+                        # Which of the batch's deliveries carried it: each writer turns this into
+                        # ``delivery_id`` once the delivery rows have their ids.
+                        "delivery_n": position,
                     }
                 )
                 if event.kind not in _NO_JOB_KINDS:

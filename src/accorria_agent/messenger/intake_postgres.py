@@ -54,23 +54,27 @@ log = structlog.get_logger(__name__)
 # same order, so two of them cannot deadlock on jobs — and events in arrival order (their ids break ties
 # between equal timestamps when a conversation's events are processed).
 _BATCH_SQL = """
-WITH delivery AS (
-    INSERT INTO webhook_deliveries (received_at, object, event_count, body)
-    SELECT $1, d.object, d.event_count, d.body
+WITH d AS MATERIALIZED (
+    -- The deliveries' ids are drawn first, so that each event row can name its delivery.
+    SELECT nextval('webhook_deliveries_id_seq'::regclass) AS id, d.object, d.event_count, d.body, d.n
       FROM unnest($2::text[], $3::int4[], $4::text[]) WITH ORDINALITY AS d(object, event_count, body, n)
-     ORDER BY d.n
+),
+delivery AS (
+    INSERT INTO webhook_deliveries (id, received_at, object, event_count, body)
+    SELECT d.id, $1, d.object, d.event_count, d.body FROM d ORDER BY d.n
 ),
 event AS (
     INSERT INTO messenger_events_log (page_id, tenant_id, buyer_psid, event_key, kind, channel, timestamp_ms,
-                                      payload, received_at, processed_at, outcome)
+                                      payload, received_at, processed_at, outcome, delivery_id)
     SELECT e.page_id, t.id, e.buyer_psid, e.event_key, e.kind, e.channel, e.timestamp_ms,
            CASE WHEN t.id IS NULL THEN '{}'::jsonb ELSE e.payload::jsonb END,
-           $1, CASE WHEN e.settled THEN $1 END, e.outcome
+           $1, CASE WHEN e.settled THEN $1 END, e.outcome, d.id
       FROM unnest($5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int8[], $11::text[],
-                  $12::bool[], $13::text[])
+                  $12::bool[], $13::text[], $20::int8[])
            WITH ORDINALITY AS e(page_id, buyer_psid, event_key, kind, channel, timestamp_ms, payload,
-                                settled, outcome, n)
+                                settled, outcome, delivery_n, n)
       LEFT JOIN messenger_tenants t ON t.page_id = e.page_id
+      LEFT JOIN d ON d.n = e.delivery_n
      ORDER BY e.n
         ON CONFLICT (page_id, event_key) DO NOTHING
 ),
@@ -91,6 +95,9 @@ SELECT count(*) FROM job
 # The connection runs nothing but _BATCH_SQL, whose plan does not depend on table statistics (it scans
 # nothing but its parameters): plan it once instead of for every batch.
 _SESSION = {"plan_cache_mode": "force_generic_plan"}
+# A webhook caller is waiting: a batch that cannot commit within this long (a lock held by a stuck
+# transaction, a database in trouble) is cancelled by PostgreSQL and answered 503, so Meta redelivers.
+INTAKE_STATEMENT_TIMEOUT_MS = 5_000
 # Two intake processes inserting overlapping events or keys in different orders can deadlock; PostgreSQL
 # aborts one statement, which committed nothing and can simply run again.
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
@@ -108,7 +115,11 @@ def asyncpg_connect_kwargs(engine: AsyncEngine) -> dict[str, Any]:
         kwargs.setdefault("statement_cache_size", 0)
     # asyncpg waits 60 s by default; a webhook caller is waiting, and Meta redelivers after a 503.
     kwargs.setdefault("timeout", 10)
-    kwargs["server_settings"] = {**_SESSION, **kwargs.get("server_settings", {})}
+    kwargs["server_settings"] = {
+        **_SESSION,
+        "statement_timeout": str(INTAKE_STATEMENT_TIMEOUT_MS),
+        **kwargs.get("server_settings", {}),
+    }
     return kwargs
 
 
@@ -138,7 +149,8 @@ class PostgresIntakeWriter:
     ) -> tuple[Any, ...]:
         """The statement's arguments for deliveries (object, event_count, body), event rows and jobs.
 
-        ``events`` are the intake's event rows (the columns of ``messenger_events_log``); ``jobs`` holds
+        ``events`` are the intake's event rows (the columns of ``messenger_events_log``, and
+        ``delivery_n``: the 1-based position of the event's delivery in ``deliveries``); ``jobs`` holds
         the arrays :meth:`ProcrastinateJobQueue.defer_arrays` returns.
         """
         return (
@@ -161,6 +173,7 @@ class PostgresIntakeWriter:
             jobs["queueing_locks"],
             jobs["args"],
             jobs["delays"],
+            [e["delivery_n"] for e in events],
         )
 
     async def execute(self, arguments: tuple[Any, ...]) -> int:

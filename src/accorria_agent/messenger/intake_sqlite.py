@@ -21,7 +21,8 @@ from accorria_agent.jobs.interface import JobRequest
 _DELIVERY_SQL = "INSERT INTO webhook_deliveries (received_at, object, event_count, body) VALUES (?, ?, ?, ?)"
 _EVENT_SQL = (
     "INSERT INTO messenger_events_log (page_id, tenant_id, buyer_psid, event_key, kind, channel, "
-    "timestamp_ms, payload, received_at, processed_at, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "timestamp_ms, payload, received_at, processed_at, outcome, delivery_id) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (page_id, event_key) DO NOTHING"
 )
 _JOB_SQL = (
@@ -76,7 +77,11 @@ class SqliteIntakeWriter:
             cursor.close()
             raise DatabaseBusy(str(error)) from error
         try:
-            cursor.executemany(_DELIVERY_SQL, [(stamp, obj, count, body) for obj, count, body in deliveries])
+            # One by one: each delivery's rowid is the ``delivery_id`` of its events.
+            delivery_ids = []
+            for obj, count, body in deliveries:
+                cursor.execute(_DELIVERY_SQL, (stamp, obj, count, body))
+                delivery_ids.append(cursor.lastrowid)
             if events:
                 tenants = self._tenant_ids(cursor, {e["page_id"] for e in events})
                 cursor.executemany(
@@ -95,6 +100,7 @@ class SqliteIntakeWriter:
                             stamp,
                             stamp if e["processed_at"] is not None else None,
                             e["outcome"],
+                            delivery_ids[e["delivery_n"] - 1],
                         )
                         for e in events
                     ],

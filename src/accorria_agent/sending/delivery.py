@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -20,6 +21,7 @@ from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import transaction
 from accorria_agent.jobs.interface import JobRequest
+from accorria_agent.live.bus import CHANNEL as LIVE_CHANNEL
 from accorria_agent.live.bus import announce, announce_for_tenant
 from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
@@ -30,6 +32,7 @@ from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.sending import repository as repo
+from accorria_agent.sending.held import RATE_LIMIT_HOLD, held_payload, release_order
 from accorria_agent.sending.repository import HELD, SENDABLE
 
 if TYPE_CHECKING:
@@ -50,6 +53,24 @@ def outbound_lock(page_id: str, buyer_psid: str) -> str:
     Not the conversation lock: a delivery waiting to fire must not block the buyer's next turn.
     """
     return f"outbound:{page_id}:{buyer_psid}"
+
+
+RELEASE_RATE_LIMITED_TASK = "release_rate_limited"  # registered by sending.tasks
+# After a Page was throttled, this process looks for its held replies before sending a new one (so a reply
+# composed later does not overtake them) for this long past the end of the wait.
+THROTTLE_MEMORY_SECONDS = 60.0
+THROTTLE_MEMORY_PAGES = 10_000
+
+
+def release_job(tenant_id: int, delay_seconds: float) -> JobRequest:
+    """The Page's ``release_rate_limited`` job: one waiting and one running at most (its locks)."""
+    return JobRequest(
+        task=RELEASE_RATE_LIMITED_TASK,
+        args={"tenant_id": tenant_id},
+        lock=f"ratelimit:{tenant_id}",
+        queueing_lock=f"ratelimit:{tenant_id}",
+        delay_seconds=max(0.0, delay_seconds),
+    )
 
 
 def delivery_job(
@@ -108,6 +129,8 @@ class OutboundDelivery:
         self._delays = human_like_delays
         self._max_attempts = max_attempts
         self._retry_base = retry_base_seconds
+        # Page id -> monotonic time until which a throttle is remembered (bounded; see _overtakes_held).
+        self._throttled: dict[str, float] = {}
 
     @staticmethod
     def delivery_job(
@@ -132,6 +155,78 @@ class OutboundDelivery:
         for message_id in message_ids:
             ready = first if isinstance(first, PreparedSend) and first.message_id == message_id else None
             await self._deliver_one(tenant_id, message_id, ready)
+
+    async def release_rate_limited(self, tenant_id: int) -> int:
+        """The ``release_rate_limited`` job: send the Page's replies held by its rate limit, **oldest buyer
+        message first**, until the limit stops it again (then the rest stay held and a new release job is
+        deferred to the moment the limit frees). Returns how many were handed to delivery."""
+        async with transaction(self._factory) as session:
+            rows = await repo.rate_limited_replies(session, tenant_id)
+        released = 0
+        for message_id in release_order(rows):
+            async with transaction(self._factory) as session:
+                if not await repo.requeue_rate_limited(session, tenant_id, message_id):
+                    continue  # released or discarded meanwhile (sending resume, an echo)
+            try:
+                held_again = await self._deliver_one(tenant_id, message_id, releasing=True)
+            except Exception:
+                # Back in the line (with a release job) before the job fails: a reply left "queued"
+                # here would have no job to send it.
+                await self._hold_for_rate_limit(tenant_id, message_id, 0.0)
+                raise
+            if held_again:
+                return released  # the limit is still reached: a later job goes on
+            released += 1
+        page_id = await self._page_id(tenant_id)
+        self._throttled.pop(page_id, None)
+        return released
+
+    async def _page_id(self, tenant_id: int) -> str:
+        async with transaction(self._factory) as session:
+            return await repo.page_id_of(session, tenant_id)
+
+    async def _hold_for_rate_limit(self, tenant_id: int, message_id: int, wait: float) -> None:
+        """Hold the reply until the Page's limit frees (``held_until``) and make sure a release job runs
+        then; the release goes oldest buyer message first, across every conversation of the Page."""
+        now = self._clock()
+        async with transaction(self._factory) as session:
+            stored = await repo.outbound_message(session, tenant_id, message_id)
+            if stored is None or stored.status not in SENDABLE:
+                return
+            conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
+            stored.payload = held_payload(
+                stored.payload,
+                held_until=now + timedelta(seconds=wait),
+                buyer_at=conversation.last_buyer_message_at if conversation is not None else None,
+            )
+            stored.status = HELD
+            stored.status_reason = RATE_LIMIT_HOLD
+            if self._defer is not None:
+                await self._defer(session, release_job(tenant_id, wait))
+            await announce_for_tenant(session, tenant_id, "message", stored.conversation_id, message_id)
+        self._metrics.replies_sent.labels(status=HELD).inc()
+        log.info("outbound_held_by_rate_limit", message_id=message_id, wait=round(wait, 1))
+
+    def _remember_throttle(self, page_id: str, wait: float) -> None:
+        now = time.monotonic()
+        if len(self._throttled) >= THROTTLE_MEMORY_PAGES:
+            self._throttled = {p: t for p, t in self._throttled.items() if t + THROTTLE_MEMORY_SECONDS > now}
+        self._throttled[page_id] = max(self._throttled.get(page_id, 0.0), now + wait)
+
+    async def _overtakes_held(self, tenant_id: int, page_id: str) -> float | None:
+        """Seconds until the Page's limit frees when sending now would overtake replies it holds for that
+        limit, else ``None``. Asked only while this process remembers a recent throttle of the Page (no
+        query otherwise)."""
+        end = self._throttled.get(page_id)
+        if end is None:
+            return None
+        now = time.monotonic()
+        if end + THROTTLE_MEMORY_SECONDS < now:
+            del self._throttled[page_id]
+            return None
+        async with transaction(self._factory) as session:
+            holds = await repo.holds_rate_limited(session, tenant_id)
+        return max(0.0, end - now) if holds else None
 
     async def _schedule_retry(
         self, session: AsyncSession, message: Any, tenant_id: int, reason: str | None, retry_in: float
@@ -178,12 +273,23 @@ class OutboundDelivery:
             log.warning("thread_control_failed", action=action, error=error.summary())
 
     async def _deliver_one(
-        self, tenant_id: int, message_id: int, prepared: PreparedSend | None = None
-    ) -> None:
+        self,
+        tenant_id: int,
+        message_id: int,
+        prepared: PreparedSend | None = None,
+        *,
+        releasing: bool = False,
+    ) -> bool:
+        """Gate, send and record one reply; ``True`` when the Page's rate limit held it."""
         if prepared is None:
             prepared = await self._prepare(tenant_id, message_id)
         if prepared is None:
-            return
+            return False
+        behind = None if releasing else await self._overtakes_held(tenant_id, prepared.page_id)
+        if behind is not None:
+            # Older buyers' replies wait for this Page's limit: queue behind them, first buyer first.
+            await self._hold_for_rate_limit(tenant_id, message_id, behind)
+            return True
         if prepared.human_delays:
             await self._typing_then_wait(
                 prepared.token, prepared.psid, len(prepared.body.get("text", "")), prepared.waited
@@ -191,7 +297,7 @@ class OutboundDelivery:
             # The seller may have taken over while the buyer watched "typing…": check everything again.
             prepared = await self._prepare(tenant_id, message_id)
             if prepared is None:
-                return
+                return False
         token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
         messaging_type, tag, page_id, limits = (
             prepared.messaging_type,
@@ -207,32 +313,27 @@ class OutboundDelivery:
         reason: str | None
         mid: str | None
         if wait > 0:
-            status, reason, mid, retry_in = (
-                "retry_later",
-                f"Page send rate limit (wait {wait:.0f} s)",
-                None,
-                wait,
-            )
-        else:
-            status, reason, mid, retry_in = await self._send_with_retries(
-                token, psid, body, messaging_type, tag, key, page_id
-            )
+            # The Page's limit is reached: held (the dashboard shows until when), released in order.
+            self._remember_throttle(page_id, wait)
+            await self._hold_for_rate_limit(tenant_id, message_id, wait)
+            return True
+        status, reason, mid, retry_in = await self._send_with_retries(
+            token, psid, body, messaging_type, tag, key, page_id
+        )
         if status == "sent":
             now = self._clock()
-            async with transaction(self._factory) as session:
-                last_buyer = await repo.record_sent(session, tenant_id, message_id, mid, now)
-                await announce_for_tenant(session, tenant_id, "message", message_id=message_id)
+            last_buyer = await self._record_sent(tenant_id, message_id, mid, now)
             if last_buyer is not None:
                 self._metrics.reply_latency.observe(max(0.0, (now - last_buyer).total_seconds()))
             self._metrics.replies_sent.labels(status=status).inc()
-            return
+            return False
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
             if stored is None:
-                return
+                return False
             if status == "retry_later":
                 await self._schedule_retry(session, stored, tenant_id, reason, retry_in)
-                return
+                return False
             if status == "failed" and (reason or "").startswith(ErrorClass.TOKEN_INVALID.value):
                 # The Page must be reconnected; the reply waits for it instead of being lost.
                 status, reason = HELD, f"held: {reason}"
@@ -265,6 +366,23 @@ class OutboundDelivery:
                     tenant.status_reason = "Meta restricted this Page's messaging"
                     await notify_seller(session, tenant_id, None, "restricted", tenant.status_reason)
         self._metrics.replies_sent.labels(status=status).inc()
+        return False
+
+    async def _record_sent(
+        self, tenant_id: int, message_id: int, mid: str | None, now: datetime
+    ) -> datetime | None:
+        """Mark the message sent and announce it: on PostgreSQL one autocommitted statement (the hot
+        path's cheapest write: one round trip), elsewhere a transaction of the same two steps."""
+        async with self._factory() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                return await repo.record_sent_and_announce(
+                    session, tenant_id, message_id, mid, now, LIVE_CHANNEL
+                )
+        async with transaction(self._factory) as session:
+            last_buyer = await repo.record_sent(session, tenant_id, message_id, mid, now)
+            await announce_for_tenant(session, tenant_id, "message", message_id=message_id)
+            return last_buyer
 
     async def _prepare(self, tenant_id: int, message_id: int) -> PreparedSend | None:
         """Load an outbound message with its context and pass it through :meth:`gate`."""

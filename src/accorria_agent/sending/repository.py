@@ -6,15 +6,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.repository import conversation_by_id as conversation_by_id
 from accorria_agent.conversations.repository import outbound_message as outbound_message
+from accorria_agent.db.base import UTCDateTime, utcnow
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, SendingControl
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.service import settings_for
+from accorria_agent.sending.held import RATE_LIMIT_HOLD
 
 # Outbound statuses a sender may still send from (pending: its job runs now; queued: a job will).
 SENDABLE = ("pending", "queued")
@@ -86,6 +89,62 @@ async def record_sent(
         )
     ).scalar_one_or_none()
     return last_buyer
+
+
+# record_sent and the live event of the send as one statement, in autocommit (PostgreSQL): one round trip
+# instead of BEGIN, two UPDATEs, the event and COMMIT. A statement is atomic on its own. ``filled`` runs
+# only when ``marked`` changed nothing (an echo reconciled the message first), so no row is updated twice.
+_RECORD_SENT_PG = text(
+    """
+WITH marked AS (
+    UPDATE messenger_messages
+       SET status = 'sent', status_reason = NULL, mid = CAST(:mid AS varchar), updated_at = :stamp
+     WHERE tenant_id = :tenant_id AND id = :message_id AND status IN ('pending', 'queued')
+    RETURNING conversation_id, author
+),
+filled AS (
+    UPDATE messenger_messages SET mid = CAST(:mid AS varchar), updated_at = :stamp
+     WHERE tenant_id = :tenant_id AND id = :message_id AND mid IS NULL AND CAST(:mid AS varchar) IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM marked)
+    RETURNING 1
+),
+conversation AS (
+    UPDATE messenger_conversations c SET last_bot_message_at = :now, updated_at = :stamp
+      FROM marked
+     WHERE c.tenant_id = :tenant_id AND c.id = marked.conversation_id AND marked.author = 'bot'
+    RETURNING c.last_buyer_message_at
+),
+announced AS (
+    SELECT pg_notify(:channel, json_build_object('seller_id', t.seller_id, 'kind', 'message',
+                     'conversation_id', NULL, 'message_id', CAST(:message_id AS int))::text)
+      FROM messenger_tenants t WHERE t.id = :tenant_id AND t.seller_id IS NOT NULL
+)
+SELECT (SELECT count(*) FROM announced) AS announced, (SELECT count(*) FROM filled) AS filled,
+       EXISTS (SELECT 1 FROM conversation) AS bot,
+       (SELECT last_buyer_message_at FROM conversation) AS last_buyer
+"""
+).columns(last_buyer=UTCDateTime())
+
+
+async def record_sent_and_announce(
+    session: AsyncSession, tenant_id: int, message_id: int, mid: str | None, now: datetime, channel: str
+) -> datetime | None:
+    """:func:`record_sent` plus the message's live event on ``channel``, as one PostgreSQL statement; the
+    session's connection must be in autocommit (the caller's). Same result as :func:`record_sent`."""
+    row = (
+        await session.execute(
+            _RECORD_SENT_PG,
+            {
+                "tenant_id": tenant_id,
+                "message_id": message_id,
+                "mid": mid,
+                "now": now,
+                "stamp": utcnow(),
+                "channel": channel,
+            },
+        )
+    ).one()
+    return row.last_buyer if row.bot else None
 
 
 async def tenant(session: AsyncSession, tenant_id: int) -> MessengerTenant | None:
@@ -175,3 +234,46 @@ async def held_count(session: AsyncSession) -> int:
         await session.execute(select(func.count()).select_from(Message).where(Message.status == HELD))
     ).scalar_one()
     return int(held)
+
+
+async def rate_limited_replies(session: AsyncSession, tenant_id: int) -> Sequence[Row[int, object]]:
+    """One Page's replies held by its rate limit: (id, payload); the caller orders them."""
+    return (
+        await session.execute(
+            tenant_select(Message, tenant_id)
+            .with_only_columns(Message.id, Message.payload)
+            .where(Message.status == HELD, Message.status_reason == RATE_LIMIT_HOLD)
+        )
+    ).all()
+
+
+async def holds_rate_limited(session: AsyncSession, tenant_id: int) -> bool:
+    """Whether this Page holds replies for its rate limit (the partial index on held answers)."""
+    found = (
+        await session.execute(
+            tenant_select(Message, tenant_id)
+            .with_only_columns(Message.id)
+            .where(Message.status == HELD, Message.status_reason == RATE_LIMIT_HOLD)
+            .limit(1)
+        )
+    ).first()
+    return found is not None
+
+
+async def requeue_rate_limited(session: AsyncSession, tenant_id: int, message_id: int) -> bool:
+    """Make a reply held by the rate limit sendable again; ``False`` when it no longer is held so."""
+    changed = (
+        await session.execute(
+            update(Message)
+            .where(
+                Message.tenant_id == tenant_id,
+                Message.id == message_id,
+                Message.status == HELD,
+                Message.status_reason == RATE_LIMIT_HOLD,
+            )
+            .values(status="queued", status_reason="released by the rate limit")
+            .returning(Message.id)
+        )
+    ).first()
+    return changed is not None
+
