@@ -21,6 +21,7 @@ import pytest
 from accorria_agent.demo import DEMO_PAGE_ID
 from tests.dashboard.test_dashboard_pages_browser import (
     DESKTOP,
+    PHONE,
     serious_axe_violations,
     sign_in_on_a_phone,
     wait_until,
@@ -41,7 +42,7 @@ def api_get(page: Any, path: str) -> Any:
 def open_settings(page: Any, base: str) -> None:
     page.goto(f"{base}/dashboard/#/settings")
     page.reload()  # a fresh page (the same hash would not render again), at the top
-    page.wait_for_selector("#delete-form", timeout=15_000)  # the last section is there: all of them are
+    page.wait_for_selector("[aria-labelledby=data-title]", timeout=15_000)  # the last section: all are there
 
 
 def test_settings_hours_override_members_notifications_and_export(
@@ -59,6 +60,12 @@ def test_settings_hours_override_members_notifications_and_export(
     page.fill("#availability-area", "Near Main St station")
     page.click("#availability-form button[type=submit]")
     page.wait_for_selector("#availability-status:has-text('saved')", timeout=10_000)
+    (tenant,) = api_get(page, "settings")["body"]
+    prefix = f"#page-{tenant['tenant_id']}-hours-"
+    # The Page inherits them: its section shows the new hours at once.
+    page.wait_for_function(
+        f"document.querySelector('{prefix}mon')?.value === '08:30-12:00, 13:00-17:30'", timeout=5_000
+    )
     # A malformed day is refused in words, before and without a request.
     page.fill("#availability-tue", "9 to 5")
     page.click("#availability-form button[type=submit]")
@@ -74,8 +81,6 @@ def test_settings_hours_override_members_notifications_and_export(
     assert saved["exceptions"] == [{"date": "2031-12-24", "hours": []}] and saved["is_default"] is False
 
     # 2. The demo Page gets its own hours, then uses the seller's again.
-    (tenant,) = api_get(page, "settings")["body"]
-    prefix = f"#page-{tenant['tenant_id']}-hours-"
     assert "your hours for all Pages" in page.inner_text(prefix + "source")
     page.fill(prefix + "sat", "10:00-14:00")
     page.click(f"{prefix}form button[type=submit]")
@@ -149,4 +154,49 @@ def test_settings_hours_override_members_notifications_and_export(
         open_settings(page, demo_server)
         page.wait_for_timeout(300)
         page.screenshot(path=str(Path(shots) / "settings-desktop.png"), full_page=False)
+    assert errors == []
+
+
+def test_staff_see_the_settings_but_cannot_change_them(
+    demo_server: str, browser_page: Any, tmp_path: Path
+) -> None:
+    owner = browser_page
+    sign_in_on_a_phone(owner, demo_server, tmp_path / "data")
+    open_settings(owner, demo_server)
+    owner.fill("#invite-email", "staff@dealer.example")
+    owner.click("#invite-form button[type=submit]")
+    owner.wait_for_selector("#invite-status:has-text('Invitation sent')", timeout=10_000)
+
+    def invitation_link() -> str | None:
+        for mail in httpx.get(f"{demo_server}/simulator/api/mailbox", timeout=5).json():
+            if "staff@dealer.example" in mail["to"]:
+                return next((link for link in mail["links"] if "/auth/invitation" in link), None)
+        return None
+
+    wait_until(lambda: invitation_link() is not None, "the invitation in the mailbox")
+    staff = owner.context.browser.new_page(viewport=PHONE)  # a browser of its own (no owner cookie)
+    errors: list[str] = []
+    staff.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    staff.on("pageerror", lambda e: errors.append(str(e)))
+    staff.goto(str(invitation_link()))
+    staff.fill("#invitation input[name=name]", "Sam Staff")
+    staff.fill("#invitation input[name=password]", "a long staff password 42")
+    staff.click("#invitation button[type=submit]")
+    staff.wait_for_url("**/dashboard/**", timeout=15_000)
+    open_settings(staff, demo_server)
+
+    # Everything is shown, nothing can be changed, and the page says why.
+    assert staff.is_disabled("#availability-mon") and staff.is_disabled("select[name=reply_mode]")
+    assert staff.query_selector("#invite-form") is None and staff.query_selector("#export-button") is None
+    assert staff.query_selector("#members button") is None  # no role change, no removal
+    text = staff.inner_text("#view")
+    assert "Only owners change test-drive hours." in text and "Only owners invite" in text
+    assert "Sam Staff" in text and "Demo Seller" in text
+    # A staff member still chooses their own notifications.
+    staff.check("#notify-mode-off")
+    staff.click("#notify-form button[type=submit]")
+    staff.wait_for_selector("#notify-status:has-text('saved')", timeout=10_000)
+    width, inner = staff.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width <= inner
+    assert serious_axe_violations(staff) == []
     assert errors == []

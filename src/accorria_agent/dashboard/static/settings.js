@@ -73,9 +73,18 @@ export async function renderSettings(view, _params, session) {
   } else if (r.body.length === 0) {
     view.append(emptyState("No Page connected", "Connect your Facebook Page first; its assistant settings appear here.",
       { href: "/connect/facebook", label: "Connect a Facebook Page" }));
-  } else {
-    for (const p of r.body) view.append(pageForm(p, session.isOwner), await pageAvailability(p, session.isOwner));
   }
-  view.append(await sellerAvailability(session.isOwner), ...(await accountSections(session)));
+  const pageHours = [];
+  if (r.ok && Array.isArray(r.body)) {
+    for (const p of r.body) {
+      const hours = pageAvailability(p, session.isOwner);
+      await hours.refresh(false);
+      pageHours.push(hours);
+      view.append(pageForm(p, session.isOwner), hours.section);
+    }
+  }
+  // A Page that inherits the seller's hours shows the new ones as soon as they are saved.
+  const refreshPages = () => pageHours.forEach((hours) => hours.refresh(true));
+  view.append(await sellerAvailability(session.isOwner, refreshPages), ...(await accountSections(session)));
   return null;
 }

@@ -108,8 +108,8 @@ async function save(form, out, path) {
 
 const ownersOnly = () => el("p", { class: "hint", text: "Only owners change test-drive hours." });
 
-/** The seller's availability, used by every Page without its own. */
-export async function sellerAvailability(isOwner) {
+/** The seller's availability, used by every Page without its own; ``onSaved`` runs after a save. */
+export async function sellerAvailability(isOwner, onSaved) {
   const section = el("section", { class: "card", "aria-labelledby": "availability-title" },
     el("h2", { id: "availability-title", text: "Test drives: your hours for all Pages" }));
   const r = await api("availability");
@@ -122,47 +122,54 @@ export async function sellerAvailability(isOwner) {
     r.body.is_default ? el("p", { class: "hint", text: "These are the default hours until you save your own." }) : null,
     ...fields(r.body, "availability-", !isOwner),
     isOwner ? el("button", { type: "submit", text: "Save my hours" }) : ownersOnly(), out);
-  form.addEventListener("submit", (event) => { event.preventDefault(); save(form, out, "availability"); });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (await save(form, out, "availability")) onSaved();
+  });
   section.append(form);
   return section;
 }
 
-/** What bookings on Page ``p`` use, and (owners) its own hours or back to the seller's. */
-export async function pageAvailability(p, isOwner) {
+/** What bookings on Page ``p`` use, and (owners) its own hours or back to the seller's. Returns the
+ * section and ``refresh(inheritedOnly)``, which re-reads it (after the seller's hours change, only a Page
+ * that inherits them needs it). */
+export function pageAvailability(p, isOwner) {
   const prefix = "page-" + p.tenant_id + "-hours-";
   const titleId = prefix + "title";
-  const section = el("section", { class: "card", "aria-labelledby": titleId },
-    el("h2", { id: titleId, text: "Test drives on " + p.page_name }));
   const path = "availability/pages/" + encodeURIComponent(p.page_id);
-  const r = await api(path);
-  if (!r.ok) {
-    section.append(el("p", { class: "status error", role: "status", text: "Not available: " + errorText(r) }));
-    return section;
+  const title = el("h2", { id: titleId, tabindex: "-1", text: "Test drives on " + p.page_name });
+  const section = el("section", { class: "card", "aria-labelledby": titleId }, title);
+  let current = null;
+  async function refresh(inheritedOnly, note) {
+    if (inheritedOnly && current === "page") return;
+    const r = await api(path);
+    if (!r.ok) {
+      section.replaceChildren(title, el("p", { class: "status error", role: "status", text: "Not available: " + errorText(r) }));
+      return;
+    }
+    current = r.body.source;
+    const source = el("p", { class: "hint", id: prefix + "source", text: SOURCES[current] || "" });
+    const out = el("p", { class: "status", role: "status", id: prefix + "status" });
+    const reset = el("button", { type: "button", class: "secondary", id: prefix + "reset", text: "Use my hours for all Pages",
+      hidden: current !== "page" });
+    const form = el("form", { class: "form", id: prefix + "form", "aria-labelledby": titleId }, source,
+      ...fields(r.body, prefix, !isOwner),
+      isOwner ? el("div", { class: "actions" }, el("button", { type: "submit", text: "Save as this Page's hours" }), reset) : ownersOnly(),
+      out);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const saved = await save(form, out, path);
+      if (saved) { current = saved.source; source.textContent = SOURCES[current] || ""; reset.hidden = current !== "page"; }
+    });
+    reset.addEventListener("click", async () => {
+      const d = await api(path, { method: "DELETE" });
+      if (!d.ok) { status(out, "Not changed: " + errorText(d), true); return; }
+      // Re-read what applies now (the seller's hours); the focus moves to the section's title.
+      await refresh(false, "This Page uses your hours for all Pages again.");
+      title.focus();
+    });
+    section.replaceChildren(title, form);
+    if (note) status(out, note);
   }
-  const source = el("p", { class: "hint", id: prefix + "source", text: SOURCES[r.body.source] || "" });
-  const out = el("p", { class: "status", role: "status", id: prefix + "status" });
-  const reset = el("button", { type: "button", class: "secondary", id: prefix + "reset", text: "Use my hours for all Pages",
-    hidden: r.body.source !== "page" });
-  const form = el("form", { class: "form", id: prefix + "form", "aria-labelledby": titleId }, source,
-    ...fields(r.body, prefix, !isOwner),
-    isOwner ? el("div", { class: "actions" }, el("button", { type: "submit", text: "Save as this Page's hours" }), reset) : ownersOnly(),
-    out);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const saved = await save(form, out, path);
-    if (saved) { source.textContent = SOURCES[saved.source] || ""; reset.hidden = saved.source !== "page"; }
-  });
-  reset.addEventListener("click", async () => {
-    const d = await api(path, { method: "DELETE" });
-    if (!d.ok) { status(out, "Not changed: " + errorText(d), true); return; }
-    // Re-read what applies now (the seller's hours) and say so where the focus was.
-    const fresh = await pageAvailability(p, isOwner);
-    section.replaceWith(fresh);
-    const note = fresh.querySelector("#" + prefix + "status");
-    if (note) status(note, "This Page uses your hours for all Pages again.");
-    fresh.querySelector("h2").setAttribute("tabindex", "-1");
-    fresh.querySelector("h2").focus();
-  });
-  section.append(form);
-  return section;
+  return { section, refresh };
 }
