@@ -99,7 +99,7 @@ def test_settings_hours_override_members_notifications_and_export(
 
     # 3. Invite a member: the mailbox receives the invitation; a bad address is refused in words.
     page.fill("#invite-email", "sam@dealer.example")
-    page.click("#invite-form button[type=submit]")
+    page.press("#invite-email", "Enter")  # the keyboard alone sends it
     page.wait_for_selector("#invite-status:has-text('Invitation sent to sam@dealer.example')", timeout=10_000)
     wait_until(
         lambda: any(
@@ -120,7 +120,9 @@ def test_settings_hours_override_members_notifications_and_export(
     errors[:] = [e for e in errors if "/api/members/" not in e and "409 (Conflict)" not in e]
 
     # 4. My notifications: digest, only hand-offs and bookings.
-    page.check("#notify-mode-digest")
+    page.focus("#notify-mode-immediate")
+    page.keyboard.press("ArrowDown")  # radio buttons move with the arrow keys
+    assert page.is_checked("#notify-mode-digest")
     for box in page.query_selector_all("#notify-form input[name=email_kinds]"):
         box.uncheck()
     page.check("#notify-kind-handoff")
@@ -200,3 +202,19 @@ def test_staff_see_the_settings_but_cannot_change_them(
     assert width <= inner
     assert serious_axe_violations(staff) == []
     assert errors == []
+
+    # The owner removes the staff member (a second click confirms): their session ends at once.
+    staff_id = next(m["member_id"] for m in api_get(owner, "members")["body"] if m["name"] == "Sam Staff")
+    open_settings(owner, demo_server)
+    remove = f"li[data-member='{staff_id}'] button.danger"
+    owner.click(remove)
+    assert "Click again" in owner.inner_text(remove)
+    owner.click(remove)
+    owner.wait_for_selector(f"li[data-member='{staff_id}']", state="detached", timeout=10_000)
+    assert api_get(staff, "me")["status"] == 401
+
+    # The owner deletes the whole account with the exact phrase; the session is gone with it.
+    owner.fill("#delete-confirm", "DELETE MY ACCOUNT")
+    owner.click("#delete-form button[type=submit]")
+    owner.wait_for_selector("#delete-status:has-text('are deleted')", timeout=10_000)
+    assert api_get(owner, "me")["status"] == 401

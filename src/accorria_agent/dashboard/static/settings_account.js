@@ -169,7 +169,8 @@ function data(session) {
       return;
     }
     const r = await api("account", { method: "DELETE", body: { confirm: confirm.value.trim() } });
-    status(deleteOut, r.ok ? "The account is deleted. You are signed out." : "Not deleted: " + errorText(r), !r.ok);
+    status(deleteOut, r.ok ? "The account and all of its data are deleted. You are signed out. " : "Not deleted: " + errorText(r), !r.ok);
+    if (r.ok) deleteOut.append(el("a", { href: "/auth/", text: "Create a new account" }));
   });
   section.append(el("div", { class: "actions" }, exportButton), exportOut, form);
   return section;
