@@ -467,6 +467,11 @@ async def test_settings_are_validated_and_applied(database_url: str, make_settin
         assert cleared.json()["auto_resume_minutes"] is None and cleared.json()["bot_enabled"] is False
         (page,) = (await h.client.get("/api/settings", headers=headers)).json()
         assert page["disclosure_text"] == "I'm an assistant bot."
+        # The Page's send limits are shown, read-only: the PATCH refuses them.
+        limits = [page[f"rate_limit_per_{unit}"] for unit in ("minute", "hour", "day")]
+        assert all(isinstance(n, int) and n > 0 for n in limits) and limits == sorted(limits)
+        refused = await h.client.patch(url, headers=headers, json={"rate_limit_per_minute": 5})
+        assert refused.status_code == 422
         # The bot obeys: disabled, it does not answer.
         await h.say("3015", "hi")
         assert h.sent_texts("3015") == []

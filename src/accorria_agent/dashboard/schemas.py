@@ -204,6 +204,10 @@ class SettingsOut(_Out):
     auto_resume_minutes: int | None
     disclosure_text: str
     reply_mode: str = "bot"
+    # Read-only: the Page's own send limits (per minute, hour, day), enforced by messenger/rate_limit.py.
+    rate_limit_per_minute: int | None = None
+    rate_limit_per_hour: int | None = None
+    rate_limit_per_day: int | None = None
 
 
 class SettingsPatch(BaseModel):

@@ -583,4 +583,7 @@ def _settings_out(tenant: MessengerTenant, settings: MessengerSettings) -> Setti
         auto_resume_minutes=settings.auto_resume_minutes,
         disclosure_text=settings.disclosure_text,
         reply_mode=copilot.reply_mode(settings, None),
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        rate_limit_per_hour=settings.rate_limit_per_hour,
+        rate_limit_per_day=settings.rate_limit_per_day,
     )
