@@ -218,3 +218,5 @@ def test_staff_see_the_settings_but_cannot_change_them(
     owner.click("#delete-form button[type=submit]")
     owner.wait_for_selector("#delete-status:has-text('are deleted')", timeout=10_000)
     assert api_get(owner, "me")["status"] == 401
+    # The live stream ends with the session: the page stops reconnecting and says so.
+    owner.wait_for_selector("#live-state:has-text('signed out')", timeout=30_000)

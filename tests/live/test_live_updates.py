@@ -34,6 +34,7 @@ from accorria_agent.live.bus import (
     publish_in_transaction,
 )
 from accorria_agent.runtime import Runtime, build_runtime
+from accorria_agent.sellers.models import Seller
 from accorria_agent.sellers.service import create_seller
 from accorria_agent.settings import Settings
 from tests.fakes.graph import FakeGraph
@@ -189,6 +190,48 @@ async def test_the_sse_stream_delivers_only_this_accounts_events(
                     break
                 await asyncio.sleep(0.1)
             assert hub.subscriber_count == 0
+        finally:
+            server.should_exit = True
+            await serving
+
+
+async def test_the_sse_stream_ends_when_the_session_does(database_url: str, make_settings: Make) -> None:
+    """A deleted seller's open stream ends within a heartbeat, and reconnecting is 401."""
+    async with started_runtime(make_settings, database_url) as runtime:
+        app = create_app(runtime, manage_runtime=False)
+        app.state.live_heartbeat_seconds = 0.2
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started:
+                await asyncio.sleep(0.02)
+            async with transaction(runtime.session_factory) as session:
+                seller = await create_seller(session, "Leaving Seller", "leaving@example.com")
+                seller_id = seller.id
+            token = issue_seller_token(runtime.settings, seller_id, timedelta(minutes=5))
+            headers = {"Authorization": f"Bearer {token}"}
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+                async with client.stream("GET", "/api/live", headers=headers) as response:
+                    lines = response.aiter_lines()
+
+                    async def until_ready() -> None:
+                        async for line in lines:
+                            if line == "event: ready":
+                                return
+
+                    await asyncio.wait_for(until_ready(), timeout=5)
+                    async with transaction(runtime.session_factory) as session:
+                        gone = await session.get(Seller, seller_id)
+                        assert gone is not None
+                        await session.delete(gone)
+
+                    async def drain() -> None:
+                        async for _ in lines:
+                            pass
+
+                    await asyncio.wait_for(drain(), timeout=5)  # the server ended the stream
+                assert (await client.get("/api/live", headers=headers)).status_code == 401
         finally:
             server.should_exit = True
             await serving

@@ -23,7 +23,21 @@ export function connectLive(stateNode) {
     stateNode.classList.toggle("live-on", ok);
   };
   source.addEventListener("ready", () => setState("live", true));
-  source.addEventListener("error", () => setState("reconnecting…", false));
+  let poll = null;
+  source.addEventListener("error", async () => {
+    setState("reconnecting…", false);
+    // EventSource retries for ever; a session that has ended (signed out elsewhere, member removed,
+    // account deleted) must stop it instead of knocking on /api/live every few seconds.
+    try {
+      const me = await fetch("/api/me", { credentials: "same-origin" });
+      if (me.status === 401 && source) {
+        source.close();
+        source = null;
+        if (poll !== null) clearInterval(poll);
+        setState("signed out", false);
+      }
+    } catch (_) { /* offline: EventSource keeps retrying */ }
+  });
   for (const kind of ["message", "conversation", "notification", "resync"]) {
     source.addEventListener(kind, (event) => {
       let data = {};
@@ -31,7 +45,7 @@ export function connectLive(stateNode) {
       dispatch(kind, data);
     });
   }
-  setInterval(() => dispatch("poll", {}), 15000);
+  poll = setInterval(() => dispatch("poll", {}), 15000);
 }
 
 export function alertsEnabled() {
