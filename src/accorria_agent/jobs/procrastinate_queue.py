@@ -199,6 +199,32 @@ async def _autocommit(connection: Any) -> None:
     await connection.set_autocommit(True)
 
 
+# How long procrastinate's status writes (finish, retry) wait for an unreachable database: a job whose
+# end cannot be written stays "doing" while its worker is alive, and nothing would ever run it again.
+STATUS_WRITE_PATIENCE_SECONDS = 60.0
+
+
+class _PatientConnector(PsycopgConnector):
+    """procrastinate's connector whose result-less queries (a job's finish or retry) outlast a database
+    restart instead of failing once and leaving the job "doing" for ever."""
+
+    async def execute_query_async(self, query: Any, **arguments: Any) -> None:
+        delay, waited = 0.2, 0.0
+        while True:
+            try:
+                await super().execute_query_async(query, **arguments)
+                return
+            except procrastinate_errors.ConnectorException as error:
+                if not isinstance(error.__cause__, psycopg.OperationalError):
+                    raise
+                if waited >= STATUS_WRITE_PATIENCE_SECONDS:
+                    raise
+                log.warning("job_status_write_retry", waited=round(waited, 1))
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 5.0)
+
+
 class ProcrastinateJobQueue:
     """:class:`~accorria_agent.jobs.interface.JobQueue` on PostgreSQL; procrastinate's worker in-process."""
 
@@ -232,7 +258,7 @@ class ProcrastinateJobQueue:
         self._stalled_timeout = stalled_worker_timeout
         self._stalled_check_interval = stalled_check_interval
         self._app = App(
-            connector=PsycopgConnector(
+            connector=_PatientConnector(
                 conninfo=self._conninfo,
                 min_size=1,
                 max_size=self._concurrency + 4,

@@ -20,6 +20,7 @@ import structlog
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.crypto import TokenCipher
 from accorria_agent.db.engine import transaction
+from accorria_agent.db.errors import is_transient
 from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.live.bus import CHANNEL as LIVE_CHANNEL
 from accorria_agent.live.bus import announce, announce_for_tenant
@@ -60,6 +61,9 @@ RELEASE_RATE_LIMITED_TASK = "release_rate_limited"  # registered by sending.task
 # composed later does not overtake them) for this long past the end of the wait.
 THROTTLE_MEMORY_SECONDS = 60.0
 THROTTLE_MEMORY_PAGES = 10_000
+# How long a send Meta accepted waits for an unreachable database to record it (a PostgreSQL restart
+# takes seconds); failing sooner would have the job send the same reply again.
+RECORD_SENT_PATIENCE_SECONDS = 60.0
 
 
 def release_job(tenant_id: int, delay_seconds: float) -> JobRequest:
@@ -369,6 +373,29 @@ class OutboundDelivery:
         return False
 
     async def _record_sent(
+        self, tenant_id: int, message_id: int, mid: str | None, now: datetime
+    ) -> datetime | None:
+        """Record a send Meta accepted, retrying while the database is unreachable.
+
+        Once the buyer has the message, failing here would fail the job and send it again when it is
+        retried: so a database that is down, restarting or busy is waited for (with backoff, up to
+        :data:`RECORD_SENT_PATIENCE_SECONDS`) before the error is let through.
+        """
+        delay, waited = 0.1, 0.0
+        while True:
+            try:
+                return await self._record_sent_once(tenant_id, message_id, mid, now)
+            except Exception as error:
+                if not is_transient(error) or waited >= RECORD_SENT_PATIENCE_SECONDS:
+                    raise
+                log.warning(
+                    "record_sent_retry", message_id=message_id, error_type=type(error).__name__, waited=waited
+                )
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 5.0)
+
+    async def _record_sent_once(
         self, tenant_id: int, message_id: int, mid: str | None, now: datetime
     ) -> datetime | None:
         """Mark the message sent and announce it: on PostgreSQL one autocommitted statement (the hot
