@@ -8,11 +8,12 @@ but the one deliberate 422."""
 from __future__ import annotations
 
 import re
-import time
 from typing import Any
 
 import httpx
 import pytest
+
+from tests.dashboard.test_dashboard_pages_browser import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -95,17 +96,18 @@ def test_a_new_seller_goes_from_sign_up_to_a_live_listing(demo_server: str, brow
     # 7. Take over and reply: the buyer sees it in the simulator's chat.
     page.click("#pause-button")
     page.wait_for_selector("#conversation-mode .mode-paused", timeout=10_000)
-    page.fill("#reply-input", "Dana here: yes, it is. Come and see it.")
+    reply = "Dana here: yes, it is. Come and see it."
+    page.fill("#reply-input", reply)
     page.click("#reply-send")
     page.wait_for_selector("#reply-status:has-text('Sent')", timeout=10_000)
-    until(lambda: "Dana here: yes, it is. Come and see it." in chat(demo_server, psid), "the seller's reply")
+    wait_until(lambda: reply in chat(demo_server, psid), "the seller's reply")
 
     # 8. Resume: the bot answers the buyer's next message.
     bot_texts = len(chat(demo_server, psid))
     page.click("#resume-button")
     page.wait_for_selector("#conversation-mode .mode-bot", timeout=10_000)
     say(demo_server, psid, "Does it have a backup camera?", page_id)
-    until(lambda: len(chat(demo_server, psid)) > bot_texts, "the bot's answer")
+    wait_until(lambda: len(chat(demo_server, psid)) > bot_texts, "the bot's answer")
 
     # 9. Co-pilot: the bot's draft waits in the thread; the seller edits it and sends; the buyer sees it.
     page.goto(f"{demo_server}/dashboard/#/settings")
@@ -123,7 +125,7 @@ def test_a_new_seller_goes_from_sign_up_to_a_live_listing(demo_server: str, brow
     page.fill("#draft-text", edit)
     page.click("#draft-send")
     page.wait_for_selector("#reply-status:has-text('Draft sent')", timeout=10_000)
-    until(lambda: chat(demo_server, psid) == [*before, edit], "the edited draft in the buyer's chat")
+    wait_until(lambda: chat(demo_server, psid) == [*before, edit], "the edited draft in the buyer's chat")
     assert page.evaluate("window.__noReload") is True  # all of steps 6-9 without a reload
     assert problems == []
 
@@ -140,12 +142,3 @@ def chat(base: str, psid: str) -> list[str]:
     """What the Page has said to ``psid`` in the simulator's chat, oldest first."""
     thread = httpx.get(f"{base}/simulator/api/threads/{psid}", timeout=5).json()
     return [m["text"] or "" for m in thread["messages"] if m["from"] == "page"]
-
-
-def until(predicate: Any, what: str, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")

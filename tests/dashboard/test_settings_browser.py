@@ -203,6 +203,8 @@ def test_staff_see_the_settings_but_cannot_change_them(
     assert serious_axe_violations(staff) == []
     assert errors == []
 
+    # An owner's own row offers no "Remove" (the account would lose the person changing it).
+    assert owner.locator("li.member:has-text('(you)') button.danger").count() == 0
     # The owner removes the staff member (a second click confirms): their session ends at once.
     staff_id = next(m["member_id"] for m in api_get(owner, "members")["body"] if m["name"] == "Sam Staff")
     open_settings(owner, demo_server)

@@ -150,9 +150,9 @@ async def _read_events(response: httpx.Response, count: int) -> list[tuple[str, 
     return events
 
 
-async def test_the_sse_stream_delivers_only_this_accounts_events(
-    database_url: str, make_settings: Make
-) -> None:
+@asynccontextmanager
+async def served(make_settings: Make, database_url: str) -> AsyncIterator[tuple[Runtime, str]]:
+    """The app on a real socket (SSE needs one), heartbeat 0.2 s: ``(runtime, base URL)``."""
     async with started_runtime(make_settings, database_url) as runtime:
         app = create_app(runtime, manage_runtime=False)
         app.state.live_heartbeat_seconds = 0.2
@@ -162,76 +162,72 @@ async def test_the_sse_stream_delivers_only_this_accounts_events(
         try:
             while not server.started:
                 await asyncio.sleep(0.02)
-            async with transaction(runtime.session_factory) as session:
-                seller = await create_seller(session, "Live Seller", "live@example.com")
-                other = await create_seller(session, "Other Seller", "other@example.com")
-                mine, theirs = seller.id, other.id
-            token = issue_seller_token(runtime.settings, mine, timedelta(minutes=5))
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                assert (await client.get("/api/live")).status_code == 401
-                headers = {"Authorization": f"Bearer {token}"}
-                async with client.stream("GET", "/api/live", headers=headers) as response:
-                    assert response.headers["content-type"].startswith("text/event-stream")
-                    hub = hub_for(runtime.engine)
-                    async with transaction(runtime.session_factory) as session:
-                        await publish_in_transaction(session, LiveEvent(theirs, "message", 1, 1))  # not ours
-                        await publish_in_transaction(session, LiveEvent(mine, "message", 2, 3))
-                    events = await asyncio.wait_for(_read_events(response, 2), timeout=5)
-                    assert events == [
-                        ("ready", {}),
-                        (
-                            "message",
-                            {"seller_id": mine, "kind": "message", "conversation_id": 2, "message_id": 3},
-                        ),
-                    ]
-                    assert hub.subscriber_count == 1
-            for _ in range(50):  # the browser went away: its subscription is dropped
-                if hub.subscriber_count == 0:
-                    break
-                await asyncio.sleep(0.1)
-            assert hub.subscriber_count == 0
+            yield runtime, f"http://127.0.0.1:{port}"
         finally:
             server.should_exit = True
             await serving
+
+
+async def test_the_sse_stream_delivers_only_this_accounts_events(
+    database_url: str, make_settings: Make
+) -> None:
+    async with served(make_settings, database_url) as (runtime, base):
+        async with transaction(runtime.session_factory) as session:
+            seller = await create_seller(session, "Live Seller", "live@example.com")
+            other = await create_seller(session, "Other Seller", "other@example.com")
+            mine, theirs = seller.id, other.id
+        token = issue_seller_token(runtime.settings, mine, timedelta(minutes=5))
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            assert (await client.get("/api/live")).status_code == 401
+            headers = {"Authorization": f"Bearer {token}"}
+            async with client.stream("GET", "/api/live", headers=headers) as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                hub = hub_for(runtime.engine)
+                async with transaction(runtime.session_factory) as session:
+                    await publish_in_transaction(session, LiveEvent(theirs, "message", 1, 1))  # not ours
+                    await publish_in_transaction(session, LiveEvent(mine, "message", 2, 3))
+                events = await asyncio.wait_for(_read_events(response, 2), timeout=5)
+                assert events == [
+                    ("ready", {}),
+                    (
+                        "message",
+                        {"seller_id": mine, "kind": "message", "conversation_id": 2, "message_id": 3},
+                    ),
+                ]
+                assert hub.subscriber_count == 1
+        for _ in range(50):  # the browser went away: its subscription is dropped
+            if hub.subscriber_count == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert hub.subscriber_count == 0
 
 
 async def test_the_sse_stream_ends_when_the_session_does(database_url: str, make_settings: Make) -> None:
     """A deleted seller's open stream ends within a heartbeat, and reconnecting is 401."""
-    async with started_runtime(make_settings, database_url) as runtime:
-        app = create_app(runtime, manage_runtime=False)
-        app.state.live_heartbeat_seconds = 0.2
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-        serving = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            async with transaction(runtime.session_factory) as session:
-                seller = await create_seller(session, "Leaving Seller", "leaving@example.com")
-                seller_id = seller.id
-            token = issue_seller_token(runtime.settings, seller_id, timedelta(minutes=5))
-            headers = {"Authorization": f"Bearer {token}"}
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
-                async with client.stream("GET", "/api/live", headers=headers) as response:
-                    lines = response.aiter_lines()
+    async with served(make_settings, database_url) as (runtime, base):
+        async with transaction(runtime.session_factory) as session:
+            seller = await create_seller(session, "Leaving Seller", "leaving@example.com")
+            seller_id = seller.id
+        token = issue_seller_token(runtime.settings, seller_id, timedelta(minutes=5))
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            async with client.stream("GET", "/api/live", headers=headers) as response:
+                lines = response.aiter_lines()
 
-                    async def until_ready() -> None:
-                        async for line in lines:
-                            if line == "event: ready":
-                                return
+                async def until_ready() -> None:
+                    async for line in lines:
+                        if line == "event: ready":
+                            return
 
-                    await asyncio.wait_for(until_ready(), timeout=5)
-                    async with transaction(runtime.session_factory) as session:
-                        gone = await session.get(Seller, seller_id)
-                        assert gone is not None
-                        await session.delete(gone)
+                await asyncio.wait_for(until_ready(), timeout=5)
+                async with transaction(runtime.session_factory) as session:
+                    gone = await session.get(Seller, seller_id)
+                    assert gone is not None
+                    await session.delete(gone)
 
-                    async def drain() -> None:
-                        async for _ in lines:
-                            pass
+                async def drain() -> None:
+                    async for _ in lines:
+                        pass
 
-                    await asyncio.wait_for(drain(), timeout=5)  # the server ended the stream
-                assert (await client.get("/api/live", headers=headers)).status_code == 401
-        finally:
-            server.should_exit = True
-            await serving
+                await asyncio.wait_for(drain(), timeout=5)  # the server ended the stream
+            assert (await client.get("/api/live", headers=headers)).status_code == 401

@@ -220,7 +220,7 @@ export async function renderInbox(view, params, session) {
   const notificationList = el("ul", { id: "notifications", class: "notifications" });
   const panel = el("aside", { class: "side-panel", "aria-label": "Negotiation" },
     el("h2", { text: "Negotiation" }), negotiationBox, el("h2", { text: "Buyer's questions" }), questionBox,
-    el("h2", { text: "Notifications" }), notificationList);
+    el("h2", { text: "All notifications" }), notificationList);
   const layout = el("div", { id: "layout", class: "layout" + (state.selected ? " has-selection" : "") }, sidebar, thread, panel);
   view.append(layout);
 

@@ -58,8 +58,9 @@ function memberRow(m, session, reload) {
     remove.textContent = "Remove";
     status(out, "Not removed: " + errorText(r), true);
   });
+  // An owner does not remove themselves from this list (another owner can; the last owner cannot at all).
   return el("li", { class: "member", dataset: { member: String(m.member_id) } }, who,
-    el("div", { class: "actions" }, form, remove), out);
+    el("div", { class: "actions" }, form, mine ? null : remove), out);
 }
 
 async function members(session) {
