@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
@@ -104,42 +105,69 @@ async def dispatch(session: AsyncSession, now: datetime) -> int:
     """Record the deliveries of every notification since the watermark; returns how many were recorded."""
     state = await repo.locked_dispatch_state(session)
     recorded = 0
+    # An account's recipients, preferences and webhook are read once per batch, not once per notification.
+    channels: dict[int, _Channels] = {}
     for notification, seller in await repo.notifications_after(session, state.last_notification_id):
-        recorded += await _record_deliveries(session, notification, seller, now)
+        if seller.id not in channels:
+            channels[seller.id] = await _channels(session, seller)
+        recorded += await _record_deliveries(session, notification, channels[seller.id], now)
         state.last_notification_id = notification.id
     await session.flush()
     return recorded
 
 
-async def _record_deliveries(
-    session: AsyncSession, notification: SellerNotification, seller: Seller, now: datetime
-) -> int:
-    wanted: list[NotificationDelivery] = []
+@dataclass(frozen=True)
+class _Recipient:
+    member_id: int
+    address: str
+    kinds: frozenset[str]
+    mode: str
+
+
+@dataclass(frozen=True)
+class _Channels:
+    """Where an account's notifications go: each member's mail by their preferences, and its webhook."""
+
+    seller_id: int
+    recipients: tuple[_Recipient, ...]
+    webhook_url: str | None
+
+
+async def _channels(session: AsyncSession, seller: Seller) -> _Channels:
+    recipients = []
     for member_id, address in await _recipients(session, seller):
         preference = await repo.preference(session, seller.id, member_id)
-        kinds = list(preference.email_kinds) if preference else list(DEFAULT_EMAIL_KINDS)
+        kinds = frozenset(preference.email_kinds if preference else DEFAULT_EMAIL_KINDS)
         mode = preference.email_mode if preference else "immediate"
-        if mode == "off" or notification.kind not in kinds:
-            continue
-        wanted.append(
-            NotificationDelivery(
-                seller_id=seller.id,
-                notification_id=notification.id,
-                channel="email",
-                recipient=address,
-                idempotency_key=f"email:{notification.id}:{member_id}",
-                status="digest" if mode == "digest" else "pending",
-                created_at=now,
-            )
-        )
+        recipients.append(_Recipient(member_id, address, kinds, mode))
     hook = await repo.webhook(session, seller.id)
-    if hook is not None and hook.enabled:
+    url = hook.url if hook is not None and hook.enabled else None
+    return _Channels(seller.id, tuple(recipients), url)
+
+
+async def _record_deliveries(
+    session: AsyncSession, notification: SellerNotification, channels: _Channels, now: datetime
+) -> int:
+    wanted: list[NotificationDelivery] = [
+        NotificationDelivery(
+            seller_id=channels.seller_id,
+            notification_id=notification.id,
+            channel="email",
+            recipient=recipient.address,
+            idempotency_key=f"email:{notification.id}:{recipient.member_id}",
+            status="digest" if recipient.mode == "digest" else "pending",
+            created_at=now,
+        )
+        for recipient in channels.recipients
+        if recipient.mode != "off" and notification.kind in recipient.kinds
+    ]
+    if channels.webhook_url is not None:
         wanted.append(
             NotificationDelivery(
-                seller_id=seller.id,
+                seller_id=channels.seller_id,
                 notification_id=notification.id,
                 channel="webhook",
-                recipient=hook.url,
+                recipient=channels.webhook_url,
                 idempotency_key=f"webhook:{notification.id}",
                 created_at=now,
             )
