@@ -351,7 +351,12 @@ async def test_a_page_costs_the_same_statements_for_5_or_40_conversations(
             statements.clear()
             response = await h.client.get("/api/conversations", params={"limit": 50}, headers=headers)
             assert response.status_code == 200
-            selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+            # The notification dispatcher polls its outbox on its own timer, whatever the page does.
+            selects = [
+                s
+                for s in statements
+                if s.lstrip().upper().startswith("SELECT") and "FROM notification_deliveries" not in s
+            ]
             counts.append(len(selects))
         event.remove(h.runtime.engine.sync_engine, "before_cursor_execute", capture)
         assert counts[0] == counts[1] and counts[1] <= 12, counts
