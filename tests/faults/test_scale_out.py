@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -148,8 +149,9 @@ def test_worker_killed_with_sigkill_mid_run_then_replaced(cluster: Cluster) -> N
     assert victim.wait(10) == -signal.SIGKILL
     killed_at = time.monotonic()
     cluster.start_worker()
-    # Stalled jobs are recovered once the dead worker's heartbeat is 30 s old (checked every 15 s).
-    recovery_seconds, _ = cluster.wait_settled(timeout=75, raise_on_timeout=False)
+    # Stalled jobs are recovered once the dead worker's heartbeat is 30 s old (checked every 15 s); a reply
+    # the dead worker had claimed but Meta never got (no echo) is sent once its claim is stale (120 s).
+    recovery_seconds, _ = cluster.wait_settled(timeout=200, raise_on_timeout=False)
     cluster.stop_agents()
     counts = check_guarantees(load, collect(cluster))
     _report(
@@ -241,10 +243,18 @@ def test_kill_switch_and_page_pause_stop_every_process_then_resume_cleanly(clust
     _report("kill-switch", held_while_halted=held_while_halted, released_s=round(released_s, 1), **counts)
 
 
+# The cluster the restart test stops and starts: the one ACCORRIA_TEST_POSTGRES_URL points at. By default
+# the local server (Debian cluster "main" on 5432, as in CI); point both at a cluster of your own
+# (ACCORRIA_TEST_PG_CLUSTER=name, ACCORRIA_TEST_POSTGRES_URL=…:port/postgres) on a shared machine, so that
+# the restart does not take the database away from anyone else.
+PG_CLUSTER = os.environ.get("ACCORRIA_TEST_PG_CLUSTER", "main")
+PG_PORT = str(urlsplit(POSTGRES_ADMIN_URL).port or 5432)
+
+
 def _pg_ctl(action: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, PG_CLUSTER, action],
         check=True,
         timeout=60,
         capture_output=True,
@@ -254,7 +264,8 @@ def _pg_ctl(action: str) -> None:
 def _pg_ready(timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False, timeout=10).returncode == 0:
+        probe = ["pg_isready", "-h", "127.0.0.1", "-p", PG_PORT, "-q"]
+        if subprocess.run(probe, check=False, timeout=10).returncode == 0:
             return True
         time.sleep(0.2)
     return False

@@ -3,6 +3,9 @@
 An outbound message is first stored as an intent (status ``pending``, with our ``outbound_key``), then
 delivered here. The key rides in the Send API ``metadata`` and comes back on the echo, so a message that
 was sent but not recorded (a crash between the two) is reconciled, not sent again.
+
+**One sender per reply.** Only the holder of a reply's claim (status ``sending``) calls the Send API for
+it; what the claim is, and what a stale one means, is :func:`accorria_agent.sending.repository.claim`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,13 +31,14 @@ from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
-from accorria_agent.messenger.send_api import SendApiValidationError, UrlButton, button_template, text_message
+from accorria_agent.messenger.send_api import SendApiValidationError
 from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.sending import repository as repo
 from accorria_agent.sending.held import RATE_LIMIT_HOLD, held_payload, release_order
-from accorria_agent.sending.repository import HELD, SENDABLE
+from accorria_agent.sending.repository import HELD, SENDABLE, SENDING, UNRESOLVED
+from accorria_agent.sending.rules import bot_may_speak, hold_reason, message_body
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -62,8 +66,11 @@ RELEASE_RATE_LIMITED_TASK = "release_rate_limited"  # registered by sending.task
 THROTTLE_MEMORY_SECONDS = 60.0
 THROTTLE_MEMORY_PAGES = 10_000
 # How long a send Meta accepted waits for an unreachable database to record it (a PostgreSQL restart
-# takes seconds); failing sooner would have the job send the same reply again.
+# takes seconds); failing sooner would leave the reply claimed for the echo or the stale-claim re-send.
 RECORD_SENT_PATIENCE_SECONDS = 60.0
+# And at the latest this long after the claim: a sender never acts on a claim that could be stale
+# (``SENDING_CLAIM_TIMEOUT_SECONDS``, 120 s, leaves 30 s for a last attempt still in flight).
+RECORD_SENT_DEADLINE_SECONDS = 90.0
 
 
 def release_job(tenant_id: int, delay_seconds: float) -> JobRequest:
@@ -104,6 +111,9 @@ class PreparedSend:
     limits: RateLimits
     human_delays: bool
     waited: float
+    # The claim this sender holds (``claimed_at``), and when it was taken on this process's monotonic clock.
+    claimed_at: datetime | None = None
+    claimed_mono: float = field(default_factory=time.monotonic)
 
 
 class OutboundDelivery:
@@ -175,8 +185,8 @@ class OutboundDelivery:
                 held_again = await self._deliver_one(tenant_id, message_id, releasing=True)
             except Exception:
                 # Back in the line (with a release job) before the job fails: a reply left "queued"
-                # here would have no job to send it.
-                await self._hold_for_rate_limit(tenant_id, message_id, 0.0)
+                # here would have no job to send it. A reply already claimed stays so: it may have gone.
+                await self._hold_for_rate_limit(tenant_id, message_id, 0.0, claimed=False)
                 raise
             if held_again:
                 return released  # the limit is still reached: a later job goes on
@@ -189,13 +199,17 @@ class OutboundDelivery:
         async with transaction(self._factory) as session:
             return await repo.page_id_of(session, tenant_id)
 
-    async def _hold_for_rate_limit(self, tenant_id: int, message_id: int, wait: float) -> None:
+    async def _hold_for_rate_limit(
+        self, tenant_id: int, message_id: int, wait: float, *, claimed: bool = True
+    ) -> None:
         """Hold the reply until the Page's limit frees (``held_until``) and make sure a release job runs
-        then; the release goes oldest buyer message first, across every conversation of the Page."""
+        then; the release goes oldest buyer message first, across every conversation of the Page.
+
+        ``claimed``: the caller holds the reply's claim and has not called the Send API for it."""
         now = self._clock()
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
-            if stored is None or stored.status not in SENDABLE:
+            if stored is None or stored.status not in (UNRESOLVED if claimed else SENDABLE):
                 return
             conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
             stored.payload = held_payload(
@@ -299,7 +313,7 @@ class OutboundDelivery:
                 prepared.token, prepared.psid, len(prepared.body.get("text", "")), prepared.waited
             )
             # The seller may have taken over while the buyer watched "typing…": check everything again.
-            prepared = await self._prepare(tenant_id, message_id)
+            prepared = await self._prepare(tenant_id, message_id, ours=prepared.claimed_at)
             if prepared is None:
                 return False
         token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
@@ -326,7 +340,8 @@ class OutboundDelivery:
         )
         if status == "sent":
             now = self._clock()
-            last_buyer = await self._record_sent(tenant_id, message_id, mid, now)
+            deadline = prepared.claimed_mono + RECORD_SENT_DEADLINE_SECONDS
+            last_buyer = await self._record_sent(tenant_id, message_id, mid, now, deadline)
             if last_buyer is not None:
                 self._metrics.reply_latency.observe(max(0.0, (now - last_buyer).total_seconds()))
             self._metrics.replies_sent.labels(status=status).inc()
@@ -342,8 +357,8 @@ class OutboundDelivery:
                 # The Page must be reconnected; the reply waits for it instead of being lost.
                 status, reason = HELD, f"held: {reason}"
             await announce_for_tenant(session, tenant_id, "message", stored.conversation_id, message_id)
-            if stored.status in SENDABLE or (stored.status == "sent" and mid and not stored.mid):
-                stored.status = status if stored.status in SENDABLE else stored.status
+            if stored.status in UNRESOLVED or (stored.status == "sent" and mid and not stored.mid):
+                stored.status = status if stored.status in UNRESOLVED else stored.status
                 stored.status_reason = reason
                 if mid and not stored.mid:
                     stored.mid = mid
@@ -373,20 +388,27 @@ class OutboundDelivery:
         return False
 
     async def _record_sent(
-        self, tenant_id: int, message_id: int, mid: str | None, now: datetime
+        self,
+        tenant_id: int,
+        message_id: int,
+        mid: str | None,
+        now: datetime,
+        deadline: float | None = None,
     ) -> datetime | None:
         """Record a send Meta accepted, retrying while the database is unreachable.
 
-        Once the buyer has the message, failing here would fail the job and send it again when it is
-        retried: so a database that is down, restarting or busy is waited for (with backoff, up to
-        :data:`RECORD_SENT_PATIENCE_SECONDS`) before the error is let through.
+        Once the buyer has the message, giving up here leaves it ``sending`` until its echo reconciles it
+        or its claim goes stale: so a database that is down, restarting or busy is waited for (with
+        backoff, up to :data:`RECORD_SENT_PATIENCE_SECONDS`, and never past ``deadline``, a
+        ``time.monotonic()`` value: the claim's) before the error is let through.
         """
         delay, waited = 0.1, 0.0
         while True:
             try:
                 return await self._record_sent_once(tenant_id, message_id, mid, now)
             except Exception as error:
-                if not is_transient(error) or waited >= RECORD_SENT_PATIENCE_SECONDS:
+                late = deadline is not None and time.monotonic() + delay > deadline
+                if not is_transient(error) or waited >= RECORD_SENT_PATIENCE_SECONDS or late:
                     raise
                 log.warning(
                     "record_sent_retry", message_id=message_id, error_type=type(error).__name__, waited=waited
@@ -411,9 +433,17 @@ class OutboundDelivery:
             await announce_for_tenant(session, tenant_id, "message", message_id=message_id)
             return last_buyer
 
-    async def _prepare(self, tenant_id: int, message_id: int) -> PreparedSend | None:
-        """Load an outbound message with its context and pass it through :meth:`gate`."""
+    async def _prepare(
+        self, tenant_id: int, message_id: int, ours: datetime | None = None
+    ) -> PreparedSend | None:
+        """Claim an outbound message, load it with its context and pass it through :meth:`gate`.
+
+        ``None`` when another sender holds it or it is resolved (the claim is lost), or the gate stops it.
+        ``ours``: the claim this sender already holds (re-gated after the typing pause), renewed here.
+        """
         async with transaction(self._factory) as session:
+            if await repo.claim(session, tenant_id, message_id, self._clock(), ours) is None:
+                return None
             loaded = await repo.outbound_with_context(session, tenant_id, message_id)
             if loaded is None:
                 return None
@@ -432,13 +462,14 @@ class OutboundDelivery:
         """The send-time gate: kill switch, Page state, takeover, the 24-hour window, message limits.
 
         Returns what to send, or ``None`` after recording why the message must not go now (held) or at
-        all (dropped, refused, invalid), or when it is no longer pending. Runs in the caller's
-        transaction, on rows it read in that transaction.
+        all (dropped, refused, invalid), or when it is not claimed. Runs in the caller's transaction, on
+        rows it read in that transaction; the caller holds the message's claim (status ``sending``,
+        written in that transaction: :meth:`_prepare`, or the turn that inserted its first reply so).
         """
-        if message.status not in SENDABLE:
+        if message.status != SENDING:
             return None
         now = self._clock()
-        hold = _hold_reason(tenant, halt_reason)
+        hold = hold_reason(tenant, halt_reason)
         if hold is not None:
             # Kept, not refused: released (and re-checked here) when sending resumes.
             message.status = HELD
@@ -448,7 +479,7 @@ class OutboundDelivery:
             await announce(session, tenant.seller_id, "message", conversation.id, message.id)
             return None
         refusal = None
-        if message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
+        if message.author == "bot" and not bot_may_speak(conversation.mode, message.payload):
             # Prepared before the seller took over: two voices must never answer the same buyer.
             refusal = "dropped: the seller has taken over this conversation"
         permission = send_permission(
@@ -478,7 +509,7 @@ class OutboundDelivery:
         message.tag = permission.tag
         token = self._cipher.decrypt(tenant.page_access_token_encrypted)
         try:
-            body = _message_body(message.text or "", message.payload)
+            body = message_body(message.text or "", message.payload)
         except SendApiValidationError as error:
             # Never let Meta be the validator: an invalid message is a bug to see, not to send.
             message.status = "failed"
@@ -509,6 +540,7 @@ class OutboundDelivery:
             ),
             human_delays=human_delays,
             waited=waited,
+            claimed_at=message.claimed_at,
         )
 
     async def _send_with_retries(
@@ -560,35 +592,3 @@ class OutboundDelivery:
         target = min(HUMAN_DELAY_MAX_SECONDS, 0.8 + length / 80.0)
         if target - waited > 0:
             await asyncio.sleep(target - waited)
-
-
-def _bot_may_speak(mode: str, payload: dict[str, Any]) -> bool:
-    """Takeover is re-checked at send time: only the handoff notice may follow a handoff."""
-    if mode == "bot":
-        return True
-    return mode == "handed_off" and bool(isinstance(payload, dict) and payload.get("handoff_notice"))
-
-
-def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The Send API ``message``, validated against Messenger's limits before anything is sent."""
-    buttons = payload.get("buttons") if isinstance(payload, dict) else None
-    if buttons:
-        # A button template (the escrow checkout link, deals.service): web_url buttons only.
-        urls = [UrlButton(str(b.get("title", "")), str(b.get("url", ""))) for b in buttons]
-        return dict(button_template(text, urls))
-    quick = payload.get("quick_replies") if isinstance(payload, dict) else None
-    pairs = [(str(pl), str(title)) for pl, title in quick] if quick else []
-    return dict(text_message(text, pairs))
-
-
-def _hold_reason(tenant: MessengerTenant, halt_reason: str | None) -> str | None:
-    """Why nothing may be sent now for this Page (kill switch, paused or disconnected Page), or ``None``.
-
-    Both are read from the database with the message, right before every send, so a halt reaches every
-    process at once.
-    """
-    if halt_reason is not None:
-        return f"held: sending halted ({halt_reason})"
-    if tenant.status != "active":
-        return f"held: Page {tenant.status}"
-    return None
