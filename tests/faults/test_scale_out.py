@@ -307,7 +307,8 @@ def test_postgres_restart_during_load(cluster: Cluster) -> None:
     assert isinstance(stats, SendStats)
     non_200 = {k: v for k, v in stats.statuses.items() if k != 200}
     assert non_200 and all(code >= 500 for code in non_200), f"answers during the outage: {stats.statuses}"
-    settle_seconds, _ = cluster.wait_settled(timeout=120)
+    # 240 s: on a machine shared with other test runs the drain after the outage alone took up to ~117 s.
+    settle_seconds, _ = cluster.wait_settled(timeout=240)
     cluster.stop_agents()
     counts = check_guarantees(load, collect(cluster))
     _report(

@@ -36,8 +36,20 @@ from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.sending import repository as repo
+from accorria_agent.sending.attempts import schedule_retry, typing_then_wait
 from accorria_agent.sending.held import RATE_LIMIT_HOLD, held_payload, release_order
-from accorria_agent.sending.repository import HELD, SENDABLE, SENDING, UNRESOLVED
+from accorria_agent.sending.jobs import DELIVER_OUTBOUND_TASK as DELIVER_OUTBOUND_TASK
+from accorria_agent.sending.jobs import RELEASE_RATE_LIMITED_TASK as RELEASE_RATE_LIMITED_TASK
+from accorria_agent.sending.jobs import delivery_job as delivery_job
+from accorria_agent.sending.jobs import outbound_lock as outbound_lock
+from accorria_agent.sending.jobs import release_job
+from accorria_agent.sending.repository import (
+    HELD,
+    SENDABLE,
+    SENDING,
+    SENDING_CLAIM_TIMEOUT_SECONDS,
+    UNRESOLVED,
+)
 from accorria_agent.sending.rules import bot_may_speak, hold_reason, message_body
 
 if TYPE_CHECKING:
@@ -45,22 +57,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-DELIVER_OUTBOUND_TASK = "deliver_outbound"  # registered by sending.tasks
 # Waits longer than this are not slept inside the conversation's job: the message is retried later.
 MAX_INLINE_WAIT_SECONDS = 2.0
-MAX_DEFERRED_ATTEMPTS = 8
-HUMAN_DELAY_MAX_SECONDS = 4.0
-
-
-def outbound_lock(page_id: str, buyer_psid: str) -> str:
-    """The lock of a conversation's delivery jobs: its replies go out one at a time, in order.
-
-    Not the conversation lock: a delivery waiting to fire must not block the buyer's next turn.
-    """
-    return f"outbound:{page_id}:{buyer_psid}"
-
-
-RELEASE_RATE_LIMITED_TASK = "release_rate_limited"  # registered by sending.tasks
 # After a Page was throttled, this process looks for its held replies before sending a new one (so a reply
 # composed later does not overtake them) for this long past the end of the wait.
 THROTTLE_MEMORY_SECONDS = 60.0
@@ -71,29 +69,6 @@ RECORD_SENT_PATIENCE_SECONDS = 60.0
 # And at the latest this long after the claim: a sender never acts on a claim that could be stale
 # (``SENDING_CLAIM_TIMEOUT_SECONDS``, 120 s, leaves 30 s for a last attempt still in flight).
 RECORD_SENT_DEADLINE_SECONDS = 90.0
-
-
-def release_job(tenant_id: int, delay_seconds: float) -> JobRequest:
-    """The Page's ``release_rate_limited`` job: one waiting and one running at most (its locks)."""
-    return JobRequest(
-        task=RELEASE_RATE_LIMITED_TASK,
-        args={"tenant_id": tenant_id},
-        lock=f"ratelimit:{tenant_id}",
-        queueing_lock=f"ratelimit:{tenant_id}",
-        delay_seconds=max(0.0, delay_seconds),
-    )
-
-
-def delivery_job(
-    tenant_id: int, page_id: str, buyer_psid: str, message_ids: list[int], delay_seconds: float | None = None
-) -> JobRequest:
-    """The ``deliver_outbound`` job of these messages of one conversation, under its outbound lock."""
-    return JobRequest(
-        task=DELIVER_OUTBOUND_TASK,
-        args={"tenant_id": tenant_id, "message_ids": message_ids},
-        lock=outbound_lock(page_id, buyer_psid),
-        delay_seconds=delay_seconds or 0.0,
-    )
 
 
 @dataclass(frozen=True)
@@ -246,35 +221,6 @@ class OutboundDelivery:
             holds = await repo.holds_rate_limited(session, tenant_id)
         return max(0.0, end - now) if holds else None
 
-    async def _schedule_retry(
-        self, session: AsyncSession, message: Any, tenant_id: int, reason: str | None, retry_in: float
-    ) -> None:
-        """Keep the message pending and try again later; the window is re-checked when it runs."""
-        attempts = int((message.payload or {}).get("delivery_attempts", 0)) + 1
-        if attempts > MAX_DEFERRED_ATTEMPTS or self._defer is None:
-            message.status = "failed"
-            message.status_reason = (reason or "transient errors")[:500]
-            await notify_seller(
-                session,
-                tenant_id,
-                message.conversation_id,
-                "send_failed",
-                f"A message could not be delivered: {message.status_reason}",
-            )
-            return
-        message.payload = {**(message.payload or {}), "delivery_attempts": attempts}
-        message.status = "queued"
-        message.status_reason = f"will retry: {reason}"[:500]
-        delay = min(retry_in, 3600.0) * (0.5 + random.random())
-        await self._defer(
-            session,
-            JobRequest(
-                task=DELIVER_OUTBOUND_TASK,
-                args={"tenant_id": tenant_id, "message_ids": [message.id]},
-                delay_seconds=delay,
-            ),
-        )
-
     async def thread_control(self, tenant_id: int, psid: str, action: str) -> None:
         """Pass the thread to the Page Inbox or take it back; failures are logged, never fatal."""
         async with transaction(self._factory) as session:
@@ -298,43 +244,66 @@ class OutboundDelivery:
         *,
         releasing: bool = False,
     ) -> bool:
-        """Gate, send and record one reply; ``True`` when the Page's rate limit held it."""
+        """Gate, send and record one reply; ``True`` when the Page's rate limit held it.
+
+        A failure after the claim and before the Send API call gives the claim back (nothing went out); a
+        failure from the call on keeps it (it may have gone) and schedules a delivery for when it is stale.
+        """
         if prepared is None:
             prepared = await self._prepare(tenant_id, message_id)
         if prepared is None:
             return False
+        try:
+            ready = await self._until_send(tenant_id, message_id, prepared, releasing)
+        except BaseException:  # cancelled too (a stopping worker, mid-typing): its job is re-queued
+            await asyncio.shield(self._give_back(tenant_id, message_id, prepared))
+            raise
+        if not isinstance(ready, PreparedSend):
+            return ready
+        try:
+            return await self._send_and_record(tenant_id, message_id, ready)
+        except BaseException:
+            await asyncio.shield(self._recheck_when_stale(tenant_id, ready))
+            raise
+
+    async def _until_send(
+        self, tenant_id: int, message_id: int, prepared: PreparedSend, releasing: bool
+    ) -> PreparedSend | bool:
+        """Everything between the claim and the Send API call: the Page's held replies, typing, its limit.
+
+        The send to make, or ``True`` (held by the rate limit) / ``False`` (stopped by the gate)."""
         behind = None if releasing else await self._overtakes_held(tenant_id, prepared.page_id)
         if behind is not None:
             # Older buyers' replies wait for this Page's limit: queue behind them, first buyer first.
             await self._hold_for_rate_limit(tenant_id, message_id, behind)
             return True
         if prepared.human_delays:
-            await self._typing_then_wait(
-                prepared.token, prepared.psid, len(prepared.body.get("text", "")), prepared.waited
-            )
+            length = len(prepared.body.get("text", ""))
+            await typing_then_wait(self._graph, prepared.token, prepared.psid, length, prepared.waited)
             # The seller may have taken over while the buyer watched "typing…": check everything again.
-            prepared = await self._prepare(tenant_id, message_id, ours=prepared.claimed_at)
-            if prepared is None:
+            again = await self._prepare(tenant_id, message_id, ours=prepared.claimed_at)
+            if again is None:
                 return False
-        token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
-        messaging_type, tag, page_id, limits = (
-            prepared.messaging_type,
-            prepared.tag,
-            prepared.page_id,
-            prepared.limits,
-        )
+            prepared = again
+        page_id, limits = prepared.page_id, prepared.limits
         wait = await self._limiter.acquire(page_id, limits)
         if 0 < wait <= MAX_INLINE_WAIT_SECONDS:
             await asyncio.sleep(wait)
             wait = await self._limiter.acquire(page_id, limits)
-        status: str
-        reason: str | None
-        mid: str | None
         if wait > 0:
             # The Page's limit is reached: held (the dashboard shows until when), released in order.
             self._remember_throttle(page_id, wait)
             await self._hold_for_rate_limit(tenant_id, message_id, wait)
             return True
+        return prepared
+
+    async def _send_and_record(self, tenant_id: int, message_id: int, prepared: PreparedSend) -> bool:
+        """The Send API call for a claimed reply, and its outcome recorded (``False``: not held)."""
+        token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
+        messaging_type, tag, page_id = prepared.messaging_type, prepared.tag, prepared.page_id
+        status: str
+        reason: str | None
+        mid: str | None
         status, reason, mid, retry_in = await self._send_with_retries(
             token, psid, body, messaging_type, tag, key, page_id
         )
@@ -351,7 +320,7 @@ class OutboundDelivery:
             if stored is None:
                 return False
             if status == "retry_later":
-                await self._schedule_retry(session, stored, tenant_id, reason, retry_in)
+                await schedule_retry(session, stored, tenant_id, reason, retry_in, self._defer)
                 return False
             if status == "failed" and (reason or "").startswith(ErrorClass.TOKEN_INVALID.value):
                 # The Page must be reconnected; the reply waits for it instead of being lost.
@@ -386,6 +355,30 @@ class OutboundDelivery:
                     await notify_seller(session, tenant_id, None, "restricted", tenant.status_reason)
         self._metrics.replies_sent.labels(status=status).inc()
         return False
+
+    async def _give_back(self, tenant_id: int, message_id: int, prepared: PreparedSend) -> None:
+        """Give back a claim nothing was sent under (``pending``: the job's retry or the orphan scan
+        sends it)."""
+        if prepared.claimed_at is None:
+            return
+        try:
+            async with transaction(self._factory) as session:
+                await repo.give_back(session, tenant_id, message_id, prepared.claimed_at)
+        except Exception as error:  # the claim then goes stale: sent later, not lost
+            log.warning("outbound_claim_not_given_back", message_id=message_id, error=repr(error))
+
+    async def _recheck_when_stale(self, tenant_id: int, prepared: PreparedSend) -> None:
+        """A delivery job for when this sender's claim is stale: it sends the reply unless it was recorded
+        or reconciled by its echo by then (``sending.repository.claim``)."""
+        if self._defer is None:
+            return
+        stale_in = SENDING_CLAIM_TIMEOUT_SECONDS + 1
+        job = delivery_job(tenant_id, prepared.page_id, prepared.psid, [prepared.message_id], stale_in)
+        try:
+            async with transaction(self._factory) as session:
+                await self._defer(session, job)
+        except Exception as error:  # then the conversation's next job finds it (its orphan scan)
+            log.warning("outbound_recheck_not_scheduled", message_id=prepared.message_id, error=repr(error))
 
     async def _record_sent(
         self,
@@ -577,18 +570,3 @@ class OutboundDelivery:
                     return "retry_later", error.summary(), None, max(wait, self._retry_base * 2**attempt)
                 await asyncio.sleep(wait * (0.5 + random.random()))
         return "retry_later", "exhausted inline retries", None, self._retry_base
-
-    async def _typing_then_wait(self, token: str, psid: str, length: int, waited: float) -> None:
-        """Seen, typing…, then a pause that grows with the reply's length and shrinks with the wait so far.
-
-        A 160-character reply aims at ~2.8 s after the buyer's message, so that with the quiet period
-        the buyer sees answers within about 5 seconds on average.
-        """
-        for action in ("mark_seen", "typing_on"):
-            try:
-                await self._graph.sender_action(token, psid, action)
-            except GraphApiError:
-                pass  # a missing indicator must never cost the reply
-        target = min(HUMAN_DELAY_MAX_SECONDS, 0.8 + length / 80.0)
-        if target - waited > 0:
-            await asyncio.sleep(target - waited)

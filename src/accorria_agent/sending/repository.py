@@ -10,7 +10,8 @@ from sqlalchemy import ColumnElement, Row, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.conversations.models import SENDING as SENDING
-from accorria_agent.conversations.models import SENDING_CLAIM_TIMEOUT_SECONDS, Conversation, Message
+from accorria_agent.conversations.models import SENDING_CLAIM_TIMEOUT_SECONDS as SENDING_CLAIM_TIMEOUT_SECONDS
+from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.conversations.repository import conversation_by_id as conversation_by_id
 from accorria_agent.conversations.repository import outbound_message as outbound_message
 from accorria_agent.db.base import UTCDateTime, utcnow
@@ -104,6 +105,20 @@ async def claim(
         )
     ).first()
     return now if won is not None else None
+
+
+async def give_back(session: AsyncSession, tenant_id: int, message_id: int, ours: datetime) -> bool:
+    """Return the caller's claim ``ours`` when nothing was sent under it: ``sending`` → ``pending``."""
+    returned = (
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id)
+            .where(Message.status == SENDING, Message.claimed_at == ours)
+            .values(status="pending")
+            .returning(Message.id)
+        )
+    ).first()
+    return returned is not None
 
 
 async def record_sent(
