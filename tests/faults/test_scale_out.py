@@ -272,10 +272,11 @@ def _pg_ready(timeout: float) -> bool:
 
 
 @pytest.mark.xfail(
+    raises=subprocess.TimeoutExpired,
     strict=False,
-    reason="in about half the runs 1-3 of ~2,000 replies reach the stand-in twice around the restart "
-    "(an ambiguous commit or an orphan re-send while the stand-in sends no echoes, which reconcile such "
-    "sends with Meta); nothing is lost. Open in issue 10.",
+    reason="PostgreSQL's fast shutdown sometimes takes 60 s (after its shutdown checkpoint the postmaster "
+    "waits for a child; 60 s is authentication_timeout), longer than the test's pg_ctlcluster timeout; "
+    "cause not found (2 runs of 9 on 2026-12-02). Anything else (a reply twice, one lost) fails the test.",
 )
 def test_postgres_restart_during_load(cluster: Cluster) -> None:
     """PostgreSQL down ~3 s during the load: webhooks get 5xx (redelivered), and afterwards all holds.
