@@ -278,8 +278,8 @@ class Cluster:
               (SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing') AS doing,
               (SELECT count(*) FROM procrastinate_jobs WHERE status = 'todo'
                   AND (scheduled_at IS NULL OR scheduled_at <= now() + interval '20 seconds')) AS due,
-              (SELECT count(*) FROM messenger_messages WHERE direction = 'outbound' AND status = 'pending')
-                  AS unsent
+              (SELECT count(*) FROM messenger_messages WHERE direction = 'outbound'
+                  AND status IN ('pending', 'sending')) AS unsent
             """
         )[0]
         return dict(row)

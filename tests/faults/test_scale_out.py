@@ -21,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -148,8 +149,9 @@ def test_worker_killed_with_sigkill_mid_run_then_replaced(cluster: Cluster) -> N
     assert victim.wait(10) == -signal.SIGKILL
     killed_at = time.monotonic()
     cluster.start_worker()
-    # Stalled jobs are recovered once the dead worker's heartbeat is 30 s old (checked every 15 s).
-    recovery_seconds, _ = cluster.wait_settled(timeout=75, raise_on_timeout=False)
+    # Stalled jobs are recovered once the dead worker's heartbeat is 30 s old (checked every 15 s); a reply
+    # the dead worker had claimed but Meta never got (no echo) is sent once its claim is stale (120 s).
+    recovery_seconds, _ = cluster.wait_settled(timeout=200, raise_on_timeout=False)
     cluster.stop_agents()
     counts = check_guarantees(load, collect(cluster))
     _report(
@@ -241,10 +243,18 @@ def test_kill_switch_and_page_pause_stop_every_process_then_resume_cleanly(clust
     _report("kill-switch", held_while_halted=held_while_halted, released_s=round(released_s, 1), **counts)
 
 
+# The cluster the restart test stops and starts: the one ACCORRIA_TEST_POSTGRES_URL points at. By default
+# the local server (Debian cluster "main" on 5432, as in CI); point both at a cluster of your own
+# (ACCORRIA_TEST_PG_CLUSTER=name, ACCORRIA_TEST_POSTGRES_URL=…:port/postgres) on a shared machine, so that
+# the restart does not take the database away from anyone else.
+PG_CLUSTER = os.environ.get("ACCORRIA_TEST_PG_CLUSTER", "main")
+PG_PORT = str(urlsplit(POSTGRES_ADMIN_URL).port or 5432)
+
+
 def _pg_ctl(action: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]
     subprocess.run(
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", action],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, PG_CLUSTER, action],
         check=True,
         timeout=60,
         capture_output=True,
@@ -254,17 +264,19 @@ def _pg_ctl(action: str) -> None:
 def _pg_ready(timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], check=False, timeout=10).returncode == 0:
+        probe = ["pg_isready", "-h", "127.0.0.1", "-p", PG_PORT, "-q"]
+        if subprocess.run(probe, check=False, timeout=10).returncode == 0:
             return True
         time.sleep(0.2)
     return False
 
 
 @pytest.mark.xfail(
+    raises=subprocess.TimeoutExpired,
     strict=False,
-    reason="in about half the runs 1-3 of ~2,000 replies reach the stand-in twice around the restart "
-    "(an ambiguous commit or an orphan re-send while the stand-in sends no echoes, which reconcile such "
-    "sends with Meta); nothing is lost. Open in issue 10.",
+    reason="PostgreSQL's fast shutdown sometimes takes 60 s (after its shutdown checkpoint the postmaster "
+    "waits for a child; 60 s is authentication_timeout), longer than the test's pg_ctlcluster timeout; "
+    "cause not found (2 runs of 9 on 2026-12-02). Anything else (a reply twice, one lost) fails the test.",
 )
 def test_postgres_restart_during_load(cluster: Cluster) -> None:
     """PostgreSQL down ~3 s during the load: webhooks get 5xx (redelivered), and afterwards all holds.
@@ -296,7 +308,8 @@ def test_postgres_restart_during_load(cluster: Cluster) -> None:
     assert isinstance(stats, SendStats)
     non_200 = {k: v for k, v in stats.statuses.items() if k != 200}
     assert non_200 and all(code >= 500 for code in non_200), f"answers during the outage: {stats.statuses}"
-    settle_seconds, _ = cluster.wait_settled(timeout=120)
+    # 240 s: on a machine shared with other test runs the drain after the outage alone took up to ~117 s.
+    settle_seconds, _ = cluster.wait_settled(timeout=240)
     cluster.stop_agents()
     counts = check_guarantees(load, collect(cluster))
     _report(

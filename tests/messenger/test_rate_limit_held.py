@@ -109,7 +109,7 @@ def test_release_order_is_by_buyer_message_then_id_and_the_text_falls_back_to_ut
     assert rate_limit_hold("held", "held: sending halted (x)", payload, None) == (None, None)
 
 
-async def test_a_release_that_fails_puts_the_reply_back_in_line(
+async def test_a_release_that_fails_before_sending_puts_the_reply_back_in_line(
     database_url: str, make_settings: Make
 ) -> None:
     async with _throttled(make_settings, database_url, 1) as (h, clock):
@@ -117,11 +117,57 @@ async def test_a_release_that_fails_puts_the_reply_back_in_line(
         await h.say("1602", "hello")
         clock.now += 61
 
-        async def broken(*_args: object, **_kwargs: object) -> None:
-            raise RuntimeError("the process's HTTP client broke")
+        async def broken(*_args: object, **_kwargs: object) -> float:
+            raise RuntimeError("the rate limiter's store went away")
 
-        h.runtime.delivery._send_with_retries = broken  # type: ignore[method-assign, assignment]
+        h.runtime.delivery._limiter.acquire = broken  # type: ignore[method-assign]
         with pytest.raises(RuntimeError):  # the failure reaches the job, which the queue retries
             await h.runtime.delivery.release_rate_limited(h.tenant_id)
         (bot,) = [m for m in await h.messages("1602") if m.author == "bot"]
+        # Claimed, then given back: nothing was sent under the claim.
         assert (bot.status, bot.status_reason) == ("held", "held by the rate limit")
+
+
+async def test_a_release_that_fails_in_the_send_api_call_keeps_the_claim_and_sends_it_once_stale(
+    database_url: str, make_settings: Make
+) -> None:
+    """The Send API call itself broke: Meta may have the reply, so it is not put back in line (that would
+    send it again at once); it stays claimed, and the delivery scheduled for its stale claim sends it
+    unless an echo came."""
+    from accorria_agent.conversations.models import SENDING, SENDING_CLAIM_TIMEOUT_SECONDS
+    from accorria_agent.jobs.interface import JobRequest
+
+    async with _throttled(make_settings, database_url, 1) as (h, clock):
+        await h.say("1611", "hello")
+        await h.say("1612", "hello")
+        clock.now += 61
+        delivery = h.runtime.delivery
+        real_send = delivery._send_with_retries
+        deferred: list[JobRequest] = []
+        real_defer = delivery._defer
+
+        async def broken(*_args: object, **_kwargs: object) -> None:
+            raise RuntimeError("the process's HTTP client broke")
+
+        async def recording(session: object, request: JobRequest) -> None:
+            deferred.append(request)
+
+        delivery._send_with_retries = broken  # type: ignore[method-assign, assignment]
+        delivery._defer = recording
+        with pytest.raises(RuntimeError):
+            await delivery.release_rate_limited(h.tenant_id)
+        (bot,) = [m for m in await h.messages("1612") if m.author == "bot"]
+        assert bot.status == SENDING
+        (job,) = deferred
+        assert job.task == "deliver_outbound" and job.args["message_ids"] == [bot.id]
+        assert job.delay_seconds > SENDING_CLAIM_TIMEOUT_SECONDS
+
+        delivery._send_with_retries = real_send  # type: ignore[method-assign]
+        delivery._defer = real_defer
+        await delivery.deliver(h.tenant_id, [bot.id])  # too early: the claim may still be live
+        assert _bot_sends(h) == ["1611"]
+        h.sim.state.advance(SENDING_CLAIM_TIMEOUT_SECONDS + 1)
+        clock.now += 61
+        await delivery.deliver(h.tenant_id, [bot.id])  # the scheduled delivery
+        await delivery.deliver(h.tenant_id, [bot.id])
+        assert _bot_sends(h) == ["1611", "1612"]

@@ -70,3 +70,44 @@ async def test_a_send_is_not_recorded_forever_when_the_database_stays_away(
         monkeypatch.setattr(delivery, "_record_sent_once", not_data)
         with pytest.raises(ValueError):  # not transient: no waiting at all
             await delivery._record_sent(h.tenant_id, 1, "m_1", h.runtime.clock())
+
+
+def _restart_error(message: str, kind: type[BaseException]) -> Exception:
+    """What SQLAlchemy raises while PostgreSQL restarts: a plain DBAPIError wrapping asyncpg's error."""
+    import sqlalchemy.exc
+
+    adapted = Exception(message)
+    adapted.__cause__ = kind(message)
+    return sqlalchemy.exc.DBAPIError("UPDATE messenger_messages …", {}, adapted)
+
+
+async def test_a_sent_reply_waits_through_a_postgresql_restart_instead_of_being_sent_twice(
+    database_url: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's "the database system is shutting down" and "… is starting up" are a restart, not bad
+    data: the record waits (found by the PostgreSQL-restart fault test, where it gave up at once and the
+    orphan scan sent the reply again)."""
+    import asyncpg.exceptions
+
+    from accorria_agent.db.errors import is_transient
+
+    errors = [
+        _restart_error("the database system is shutting down", asyncpg.exceptions.AdminShutdownError),
+        _restart_error("the database system is starting up", asyncpg.exceptions.CannotConnectNowError),
+    ]
+    assert all(is_transient(error) for error in errors)
+    async with sim_harness(make_settings, database_url) as h:
+        delivery = h.runtime.delivery
+        real = delivery._record_sent_once
+
+        async def restarting(*args: Any, **kwargs: Any) -> Any:
+            if errors:
+                raise errors.pop(0)
+            return await real(*args, **kwargs)
+
+        monkeypatch.setattr(delivery, "_record_sent_once", restarting)
+        await h.say("1503", "hi, is it available?")
+        assert not errors
+        (bot,) = [m for m in await h.messages("1503") if m.author == "bot"]
+        assert bot.status in ("sent", "delivered") and bot.mid
+        assert len(h.sent_texts("1503")) == 1

@@ -19,7 +19,7 @@ from accorria_agent.conversations import modes
 from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput
 from accorria_agent.conversations.context import HandlerContext
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import SENDING, Conversation, Message
 from accorria_agent.live.bus import announce
 from accorria_agent.messenger.models import EventLog
 from accorria_agent.sellers.models import MessengerTenant
@@ -184,8 +184,9 @@ async def _on_echo(
             return ApplyResult(outcome="echo: ours, no matching intent")
         if message.mid is None and mid and await repo.message_by_mid(session, tenant.id, mid) is None:
             message.mid = mid
-        if message.status in ("pending", "queued", "failed"):
-            # Meta has it: a crash between the Send API call and recording its answer must not resend.
+        if message.status in ("pending", "queued", SENDING, "failed"):
+            # Meta has it: a crash between the Send API call and recording its answer must not resend
+            # (a claimed reply too: its sender may be gone, and a stale claim would be sent again).
             message.status = "sent"
             message.status_reason = "reconciled from echo"
         return ApplyResult(outcome="echo: reconciled")

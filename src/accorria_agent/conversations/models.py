@@ -12,6 +12,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from accorria_agent.db.base import Base, JsonColumn, Money, UTCDateTime, utcnow
 
+# An outbound message a sender has claimed (see ``sending.repository.claim``): that sender alone may call
+# the Send API for it. ``claimed_at`` says since when.
+SENDING = "sending"
+# How long a claim protects its sender. A live sender is done with its claim well within it: the Send API
+# call with its inline retries (4 attempts of at most 10 s, ~5 s of backoff, ~2 s of rate limiting) and
+# then at most ``sending.delivery.RECORD_SENT_DEADLINE_SECONDS`` (90 s) after the claim to record the
+# result. Past it the sender is gone (killed, or it gave up on an unreachable database), and the reply is
+# handled as ``sending.delivery`` says: re-sent unless Meta's echo reconciled it first.
+SENDING_CLAIM_TIMEOUT_SECONDS = 120.0
+
 
 class Conversation(Base):
     """One buyer (PSID) talking to one Page (tenant), optionally about one listing."""
@@ -83,14 +93,16 @@ class Message(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonColumn, default=dict)
     # Meta's timestamp of the event (inbound) or when we created the intent (outbound).
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # Outbound: pending | queued | held | sent | delivered | read | failed | refused | dropped
-    # (held: kept while sending is halted or the Page is paused, released on resume)
+    # Outbound: pending | queued | sending | held | sent | delivered | read | failed | refused | dropped
+    # (held: kept while sending is halted or the Page is paused, released on resume; sending: claimed by
+    # the one sender that may call the Send API for it, since ``claimed_at``)
     status: Mapped[str] = mapped_column(String(16), default="received")
     status_reason: Mapped[str | None] = mapped_column(String(500))
     # Our id for an outbound message, carried in the Send API ``metadata`` and echoed back by Meta.
     outbound_key: Mapped[str | None] = mapped_column(String(64))
     messaging_type: Mapped[str | None] = mapped_column(String(32))
     tag: Mapped[str | None] = mapped_column(String(32))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

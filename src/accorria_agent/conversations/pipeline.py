@@ -24,7 +24,7 @@ from accorria_agent.conversations import repository as repo
 from accorria_agent.conversations.composer import BuyerInput, TurnContext, TurnResult
 from accorria_agent.conversations.context import ConversationDeps
 from accorria_agent.conversations.event_handlers import apply_event
-from accorria_agent.conversations.models import Conversation, Message
+from accorria_agent.conversations.models import SENDING_CLAIM_TIMEOUT_SECONDS, Conversation, Message
 from accorria_agent.db.engine import transaction
 from accorria_agent.db.errors import is_transient
 from accorria_agent.live.bus import announce
@@ -245,7 +245,10 @@ async def _compose_and_record(
     if drafts and _needs_disclosure(conversation, now):
         drafts[0] = drafts[0].with_prefix(disclosure_for(settings, turn.language))
         conversation.disclosed_at = now
-    outbound = []
+    outbound: list[Message] = []
+    # Delivered by this job (no human-like delays): its first reply is inserted claimed for the send, and
+    # gated in this transaction (see ``_turn``).
+    deferred = deps.human_like_delays and settings.human_like_delays
     for draft in drafts:
         # Messenger takes 2,000 characters per message: longer texts go out as several, cut at
         # sentence boundaries, with the quick replies on the last part.
@@ -257,7 +260,10 @@ async def _compose_and_record(
                 payload["handoff_notice"] = True
             if draft.quick_replies and index == len(parts) - 1:
                 payload["quick_replies"] = [list(q) for q in draft.quick_replies]
-            message = repo.new_outbound(conversation, author="bot", text=part, payload=payload, now=now)
+            claimed = not (deferred or outbound)
+            message = repo.new_outbound(
+                conversation, author="bot", text=part, payload=payload, now=now, claimed=claimed
+            )
             session.add(message)
             outbound.append(message)
     _hand_off_if_decided(conversation, turn, now)
@@ -268,7 +274,7 @@ async def _compose_and_record(
     await announce(session, tenant.seller_id, "message", conversation.id)
     outcome.outbound = outbound
     outcome.outbound_ids = [m.id for m in outbound]
-    if outcome.outbound_ids and deps.human_like_delays and settings.human_like_delays:
+    if outcome.outbound_ids and deferred:
         for message in outbound:
             message.status = "queued"
         await deps.queue.defer_many(
@@ -327,20 +333,38 @@ ORPHAN_GRACE_SECONDS = 15.0
 async def _requeue_orphans(
     session: AsyncSession, deps: ConversationDeps, tenant: MessengerTenant, conversation: Conversation
 ) -> None:
-    """Hand replies left ``pending`` by a dead worker to a delayed delivery job (nothing is lost)."""
-    orphan_ids = await repo.orphaned_outbound_ids(session, tenant.id, conversation.id)
-    if not orphan_ids:
+    """Hand replies left ``pending`` by a dead worker to a delayed delivery job (nothing is lost).
+
+    A ``sending`` reply is claimed: its sender may still be alive (a stalled-job recovery re-runs jobs
+    whose worker waits for the database), so the job is delayed until the claim goes stale, and it sends
+    only if neither the sender's record nor Meta's echo resolved it by then (``sending.repository.claim``).
+    """
+    orphans = await repo.orphaned_outbound(session, tenant.id, conversation.id)
+    if not orphans:
         return
-    await session.execute(update(Message).where(Message.id.in_(orphan_ids)).values(status="queued"))
+    now = deps.clock()
+    pending = [message_id for message_id, claimed_at in orphans if claimed_at is None]
+    if pending:
+        await session.execute(update(Message).where(Message.id.in_(pending)).values(status="queued"))
+    # One job for all, in order: a later part must not overtake a claimed one.
+    timeout = timedelta(seconds=SENDING_CLAIM_TIMEOUT_SECONDS)
+    stale_in = [(claimed_at + timeout - now).total_seconds() + 1 for _, claimed_at in orphans if claimed_at]
+    delay = max([ORPHAN_GRACE_SECONDS, *stale_in])
     await deps.queue.defer_many(
         session,
         [
             deps.sender.delivery_job(
-                tenant.id, tenant.page_id, conversation.buyer_psid, orphan_ids, ORPHAN_GRACE_SECONDS
+                tenant.id, tenant.page_id, conversation.buyer_psid, [i for i, _ in orphans], delay
             )
         ],
     )
-    log.warning("orphaned_replies_requeued", conversation_id=conversation.id, count=len(orphan_ids))
+    log.warning(
+        "orphaned_replies_requeued",
+        conversation_id=conversation.id,
+        count=len(orphans),
+        claimed=len(orphans) - len(pending),
+        delay=round(delay, 1),
+    )
 
 
 def _handoff_text(reason: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from accorria_agent.conversations.models import Conversation, ConversationDraft, Message
+from accorria_agent.conversations.models import SENDING, Conversation, ConversationDraft, Message
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, EventLog, SendingControl
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -177,23 +177,27 @@ async def outbound_message(session: AsyncSession, tenant_id: int, message_id: in
     return result.scalar_one_or_none()
 
 
-async def orphaned_outbound_ids(session: AsyncSession, tenant_id: int, conversation_id: int) -> list[int]:
-    """Outbound intents still ``pending`` when the conversation's job starts.
+async def orphaned_outbound(
+    session: AsyncSession, tenant_id: int, conversation_id: int
+) -> list[tuple[int, datetime | None]]:
+    """Bot replies still ``pending`` or ``sending`` when the conversation's job starts: (id, claimed_at).
 
-    Their sender ran under this same conversation lock, so it is gone (a killed worker): nothing else
-    will send them. Deferred deliveries are ``queued`` and excluded.
+    A ``pending`` reply's sender ran under this same conversation lock, so it is gone (a killed worker):
+    nothing else will send it (``claimed_at`` is ``None``). A ``sending`` one was claimed by a sender that
+    may still be alive (see ``sending.repository.claim``). Deferred deliveries are ``queued``, excluded.
     """
     result = await session.execute(
         tenant_select(Message, tenant_id)
+        .with_only_columns(Message.id, Message.status, Message.claimed_at)
         .where(
             Message.conversation_id == conversation_id,
             Message.direction == "outbound",
             Message.author == "bot",
-            Message.status == "pending",
+            Message.status.in_(("pending", SENDING)),
         )
         .order_by(Message.id)
     )
-    return [m.id for m in result.scalars()]
+    return [(row.id, row.claimed_at if row.status == SENDING else None) for row in result]
 
 
 async def recent_messages(
@@ -227,8 +231,13 @@ def new_outbound(
     text: str | None,
     payload: dict[str, object],
     now: datetime,
+    claimed: bool = False,
 ) -> Message:
-    """An outbound message *intent*: stored (status ``pending``) before the Send API is called."""
+    """An outbound message *intent*: stored (status ``pending``) before the Send API is called.
+
+    ``claimed``: inserted already claimed for its send (``sending``, see ``sending.repository.claim``) by
+    a transaction that gates it before it commits, so that no other sender can ever see it unclaimed.
+    """
     return Message(
         tenant_id=conversation.tenant_id,
         conversation_id=conversation.id,
@@ -237,7 +246,8 @@ def new_outbound(
         text=text,
         payload=payload,
         sent_at=now,
-        status="pending",
+        status=SENDING if claimed else "pending",
+        claimed_at=now if claimed else None,
         outbound_key=uuid.uuid4().hex,
         messaging_type="RESPONSE",
         tag=None,  # set, not left unloaded: the gate's re-assignment then writes nothing
@@ -253,7 +263,7 @@ async def mark_delivered(
     status: str,
 ) -> int:
     """Raise outbound messages to ``delivered``/``read`` by mid list or watermark; returns rows changed."""
-    order = {"pending": 0, "queued": 0, "sent": 1, "delivered": 2, "read": 3}
+    order = {"pending": 0, "queued": 0, SENDING: 0, "sent": 1, "delivered": 2, "read": 3}
     lower = [s for s, rank in order.items() if 0 < rank < order[status]]
     statement = update(Message).where(
         Message.tenant_id == tenant_id,

@@ -38,6 +38,12 @@ _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.DeadlockDetectedError,
     asyncpg.exceptions.SerializationError,
     asyncpg.exceptions.QueryCanceledError,
+    # The server is shutting down, crashed or still starting (SQLSTATE 57P01-57P03): a restart, which
+    # SQLAlchemy wraps as a plain DBAPIError. Once taken for poison, it made a send Meta had accepted give
+    # up on recording it at once, and the reply was sent again (the PostgreSQL-restart fault test).
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
     asyncio.TimeoutError,
     ConnectionError,
     OSError,

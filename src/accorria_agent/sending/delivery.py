@@ -3,6 +3,9 @@
 An outbound message is first stored as an intent (status ``pending``, with our ``outbound_key``), then
 delivered here. The key rides in the Send API ``metadata`` and comes back on the echo, so a message that
 was sent but not recorded (a crash between the two) is reconciled, not sent again.
+
+**One sender per reply.** Only the holder of a reply's claim (status ``sending``) calls the Send API for
+it; what the claim is, and what a stale one means, is :func:`accorria_agent.sending.repository.claim`.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -28,65 +31,44 @@ from accorria_agent.messenger.errors import ErrorClass, GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
 from accorria_agent.messenger.policy import send_permission
 from accorria_agent.messenger.rate_limit import InMemoryRateLimiter, RateLimiter, RateLimits
-from accorria_agent.messenger.send_api import SendApiValidationError, UrlButton, button_template, text_message
+from accorria_agent.messenger.send_api import SendApiValidationError
 from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.sending import repository as repo
+from accorria_agent.sending.attempts import schedule_retry, typing_then_wait
 from accorria_agent.sending.held import RATE_LIMIT_HOLD, held_payload, release_order
-from accorria_agent.sending.repository import HELD, SENDABLE
+from accorria_agent.sending.jobs import DELIVER_OUTBOUND_TASK as DELIVER_OUTBOUND_TASK
+from accorria_agent.sending.jobs import RELEASE_RATE_LIMITED_TASK as RELEASE_RATE_LIMITED_TASK
+from accorria_agent.sending.jobs import delivery_job as delivery_job
+from accorria_agent.sending.jobs import outbound_lock as outbound_lock
+from accorria_agent.sending.jobs import release_job
+from accorria_agent.sending.repository import (
+    HELD,
+    SENDABLE,
+    SENDING,
+    SENDING_CLAIM_TIMEOUT_SECONDS,
+    UNRESOLVED,
+)
+from accorria_agent.sending.rules import bot_may_speak, hold_reason, message_body
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = structlog.get_logger(__name__)
 
-DELIVER_OUTBOUND_TASK = "deliver_outbound"  # registered by sending.tasks
 # Waits longer than this are not slept inside the conversation's job: the message is retried later.
 MAX_INLINE_WAIT_SECONDS = 2.0
-MAX_DEFERRED_ATTEMPTS = 8
-HUMAN_DELAY_MAX_SECONDS = 4.0
-
-
-def outbound_lock(page_id: str, buyer_psid: str) -> str:
-    """The lock of a conversation's delivery jobs: its replies go out one at a time, in order.
-
-    Not the conversation lock: a delivery waiting to fire must not block the buyer's next turn.
-    """
-    return f"outbound:{page_id}:{buyer_psid}"
-
-
-RELEASE_RATE_LIMITED_TASK = "release_rate_limited"  # registered by sending.tasks
 # After a Page was throttled, this process looks for its held replies before sending a new one (so a reply
 # composed later does not overtake them) for this long past the end of the wait.
 THROTTLE_MEMORY_SECONDS = 60.0
 THROTTLE_MEMORY_PAGES = 10_000
 # How long a send Meta accepted waits for an unreachable database to record it (a PostgreSQL restart
-# takes seconds); failing sooner would have the job send the same reply again.
+# takes seconds); failing sooner would leave the reply claimed for the echo or the stale-claim re-send.
 RECORD_SENT_PATIENCE_SECONDS = 60.0
-
-
-def release_job(tenant_id: int, delay_seconds: float) -> JobRequest:
-    """The Page's ``release_rate_limited`` job: one waiting and one running at most (its locks)."""
-    return JobRequest(
-        task=RELEASE_RATE_LIMITED_TASK,
-        args={"tenant_id": tenant_id},
-        lock=f"ratelimit:{tenant_id}",
-        queueing_lock=f"ratelimit:{tenant_id}",
-        delay_seconds=max(0.0, delay_seconds),
-    )
-
-
-def delivery_job(
-    tenant_id: int, page_id: str, buyer_psid: str, message_ids: list[int], delay_seconds: float | None = None
-) -> JobRequest:
-    """The ``deliver_outbound`` job of these messages of one conversation, under its outbound lock."""
-    return JobRequest(
-        task=DELIVER_OUTBOUND_TASK,
-        args={"tenant_id": tenant_id, "message_ids": message_ids},
-        lock=outbound_lock(page_id, buyer_psid),
-        delay_seconds=delay_seconds or 0.0,
-    )
+# And at the latest this long after the claim: a sender never acts on a claim that could be stale
+# (``SENDING_CLAIM_TIMEOUT_SECONDS``, 120 s, leaves 30 s for a last attempt still in flight).
+RECORD_SENT_DEADLINE_SECONDS = 90.0
 
 
 @dataclass(frozen=True)
@@ -104,6 +86,9 @@ class PreparedSend:
     limits: RateLimits
     human_delays: bool
     waited: float
+    # The claim this sender holds (``claimed_at``), and when it was taken on this process's monotonic clock.
+    claimed_at: datetime | None = None
+    claimed_mono: float = field(default_factory=time.monotonic)
 
 
 class OutboundDelivery:
@@ -175,8 +160,8 @@ class OutboundDelivery:
                 held_again = await self._deliver_one(tenant_id, message_id, releasing=True)
             except Exception:
                 # Back in the line (with a release job) before the job fails: a reply left "queued"
-                # here would have no job to send it.
-                await self._hold_for_rate_limit(tenant_id, message_id, 0.0)
+                # here would have no job to send it. A reply already claimed stays so: it may have gone.
+                await self._hold_for_rate_limit(tenant_id, message_id, 0.0, claimed=False)
                 raise
             if held_again:
                 return released  # the limit is still reached: a later job goes on
@@ -189,13 +174,17 @@ class OutboundDelivery:
         async with transaction(self._factory) as session:
             return await repo.page_id_of(session, tenant_id)
 
-    async def _hold_for_rate_limit(self, tenant_id: int, message_id: int, wait: float) -> None:
+    async def _hold_for_rate_limit(
+        self, tenant_id: int, message_id: int, wait: float, *, claimed: bool = True
+    ) -> None:
         """Hold the reply until the Page's limit frees (``held_until``) and make sure a release job runs
-        then; the release goes oldest buyer message first, across every conversation of the Page."""
+        then; the release goes oldest buyer message first, across every conversation of the Page.
+
+        ``claimed``: the caller holds the reply's claim and has not called the Send API for it."""
         now = self._clock()
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
-            if stored is None or stored.status not in SENDABLE:
+            if stored is None or stored.status not in (UNRESOLVED if claimed else SENDABLE):
                 return
             conversation = await repo.conversation_by_id(session, tenant_id, stored.conversation_id)
             stored.payload = held_payload(
@@ -232,35 +221,6 @@ class OutboundDelivery:
             holds = await repo.holds_rate_limited(session, tenant_id)
         return max(0.0, end - now) if holds else None
 
-    async def _schedule_retry(
-        self, session: AsyncSession, message: Any, tenant_id: int, reason: str | None, retry_in: float
-    ) -> None:
-        """Keep the message pending and try again later; the window is re-checked when it runs."""
-        attempts = int((message.payload or {}).get("delivery_attempts", 0)) + 1
-        if attempts > MAX_DEFERRED_ATTEMPTS or self._defer is None:
-            message.status = "failed"
-            message.status_reason = (reason or "transient errors")[:500]
-            await notify_seller(
-                session,
-                tenant_id,
-                message.conversation_id,
-                "send_failed",
-                f"A message could not be delivered: {message.status_reason}",
-            )
-            return
-        message.payload = {**(message.payload or {}), "delivery_attempts": attempts}
-        message.status = "queued"
-        message.status_reason = f"will retry: {reason}"[:500]
-        delay = min(retry_in, 3600.0) * (0.5 + random.random())
-        await self._defer(
-            session,
-            JobRequest(
-                task=DELIVER_OUTBOUND_TASK,
-                args={"tenant_id": tenant_id, "message_ids": [message.id]},
-                delay_seconds=delay,
-            ),
-        )
-
     async def thread_control(self, tenant_id: int, psid: str, action: str) -> None:
         """Pass the thread to the Page Inbox or take it back; failures are logged, never fatal."""
         async with transaction(self._factory) as session:
@@ -284,49 +244,73 @@ class OutboundDelivery:
         *,
         releasing: bool = False,
     ) -> bool:
-        """Gate, send and record one reply; ``True`` when the Page's rate limit held it."""
+        """Gate, send and record one reply; ``True`` when the Page's rate limit held it.
+
+        A failure after the claim and before the Send API call gives the claim back (nothing went out); a
+        failure from the call on keeps it (it may have gone) and schedules a delivery for when it is stale.
+        """
         if prepared is None:
             prepared = await self._prepare(tenant_id, message_id)
         if prepared is None:
             return False
+        try:
+            ready = await self._until_send(tenant_id, message_id, prepared, releasing)
+        except BaseException:  # cancelled too (a stopping worker, mid-typing): its job is re-queued
+            await asyncio.shield(self._give_back(tenant_id, message_id, prepared))
+            raise
+        if not isinstance(ready, PreparedSend):
+            return ready
+        try:
+            return await self._send_and_record(tenant_id, message_id, ready)
+        except BaseException:
+            await asyncio.shield(self._recheck_when_stale(tenant_id, ready))
+            raise
+
+    async def _until_send(
+        self, tenant_id: int, message_id: int, prepared: PreparedSend, releasing: bool
+    ) -> PreparedSend | bool:
+        """Everything between the claim and the Send API call: the Page's held replies, typing, its limit.
+
+        The send to make, or ``True`` (held by the rate limit) / ``False`` (stopped by the gate)."""
         behind = None if releasing else await self._overtakes_held(tenant_id, prepared.page_id)
         if behind is not None:
             # Older buyers' replies wait for this Page's limit: queue behind them, first buyer first.
             await self._hold_for_rate_limit(tenant_id, message_id, behind)
             return True
         if prepared.human_delays:
-            await self._typing_then_wait(
-                prepared.token, prepared.psid, len(prepared.body.get("text", "")), prepared.waited
-            )
+            length = len(prepared.body.get("text", ""))
+            await typing_then_wait(self._graph, prepared.token, prepared.psid, length, prepared.waited)
             # The seller may have taken over while the buyer watched "typing…": check everything again.
-            prepared = await self._prepare(tenant_id, message_id)
-            if prepared is None:
+            again = await self._prepare(tenant_id, message_id, ours=prepared.claimed_at)
+            if again is None:
                 return False
-        token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
-        messaging_type, tag, page_id, limits = (
-            prepared.messaging_type,
-            prepared.tag,
-            prepared.page_id,
-            prepared.limits,
-        )
+            prepared = again
+        page_id, limits = prepared.page_id, prepared.limits
         wait = await self._limiter.acquire(page_id, limits)
         if 0 < wait <= MAX_INLINE_WAIT_SECONDS:
             await asyncio.sleep(wait)
             wait = await self._limiter.acquire(page_id, limits)
-        status: str
-        reason: str | None
-        mid: str | None
         if wait > 0:
             # The Page's limit is reached: held (the dashboard shows until when), released in order.
             self._remember_throttle(page_id, wait)
             await self._hold_for_rate_limit(tenant_id, message_id, wait)
             return True
+        return prepared
+
+    async def _send_and_record(self, tenant_id: int, message_id: int, prepared: PreparedSend) -> bool:
+        """The Send API call for a claimed reply, and its outcome recorded (``False``: not held)."""
+        token, psid, body, key = prepared.token, prepared.psid, prepared.body, prepared.key
+        messaging_type, tag, page_id = prepared.messaging_type, prepared.tag, prepared.page_id
+        status: str
+        reason: str | None
+        mid: str | None
         status, reason, mid, retry_in = await self._send_with_retries(
             token, psid, body, messaging_type, tag, key, page_id
         )
         if status == "sent":
             now = self._clock()
-            last_buyer = await self._record_sent(tenant_id, message_id, mid, now)
+            deadline = prepared.claimed_mono + RECORD_SENT_DEADLINE_SECONDS
+            last_buyer = await self._record_sent(tenant_id, message_id, mid, now, deadline)
             if last_buyer is not None:
                 self._metrics.reply_latency.observe(max(0.0, (now - last_buyer).total_seconds()))
             self._metrics.replies_sent.labels(status=status).inc()
@@ -336,14 +320,14 @@ class OutboundDelivery:
             if stored is None:
                 return False
             if status == "retry_later":
-                await self._schedule_retry(session, stored, tenant_id, reason, retry_in)
+                await schedule_retry(session, stored, tenant_id, reason, retry_in, self._defer)
                 return False
             if status == "failed" and (reason or "").startswith(ErrorClass.TOKEN_INVALID.value):
                 # The Page must be reconnected; the reply waits for it instead of being lost.
                 status, reason = HELD, f"held: {reason}"
             await announce_for_tenant(session, tenant_id, "message", stored.conversation_id, message_id)
-            if stored.status in SENDABLE or (stored.status == "sent" and mid and not stored.mid):
-                stored.status = status if stored.status in SENDABLE else stored.status
+            if stored.status in UNRESOLVED or (stored.status == "sent" and mid and not stored.mid):
+                stored.status = status if stored.status in UNRESOLVED else stored.status
                 stored.status_reason = reason
                 if mid and not stored.mid:
                     stored.mid = mid
@@ -372,21 +356,52 @@ class OutboundDelivery:
         self._metrics.replies_sent.labels(status=status).inc()
         return False
 
+    async def _give_back(self, tenant_id: int, message_id: int, prepared: PreparedSend) -> None:
+        """Give back a claim nothing was sent under (``pending``: the job's retry or the orphan scan
+        sends it)."""
+        if prepared.claimed_at is None:
+            return
+        try:
+            async with transaction(self._factory) as session:
+                await repo.give_back(session, tenant_id, message_id, prepared.claimed_at)
+        except Exception as error:  # the claim then goes stale: sent later, not lost
+            log.warning("outbound_claim_not_given_back", message_id=message_id, error=repr(error))
+
+    async def _recheck_when_stale(self, tenant_id: int, prepared: PreparedSend) -> None:
+        """A delivery job for when this sender's claim is stale: it sends the reply unless it was recorded
+        or reconciled by its echo by then (``sending.repository.claim``)."""
+        if self._defer is None:
+            return
+        stale_in = SENDING_CLAIM_TIMEOUT_SECONDS + 1
+        job = delivery_job(tenant_id, prepared.page_id, prepared.psid, [prepared.message_id], stale_in)
+        try:
+            async with transaction(self._factory) as session:
+                await self._defer(session, job)
+        except Exception as error:  # then the conversation's next job finds it (its orphan scan)
+            log.warning("outbound_recheck_not_scheduled", message_id=prepared.message_id, error=repr(error))
+
     async def _record_sent(
-        self, tenant_id: int, message_id: int, mid: str | None, now: datetime
+        self,
+        tenant_id: int,
+        message_id: int,
+        mid: str | None,
+        now: datetime,
+        deadline: float | None = None,
     ) -> datetime | None:
         """Record a send Meta accepted, retrying while the database is unreachable.
 
-        Once the buyer has the message, failing here would fail the job and send it again when it is
-        retried: so a database that is down, restarting or busy is waited for (with backoff, up to
-        :data:`RECORD_SENT_PATIENCE_SECONDS`) before the error is let through.
+        Once the buyer has the message, giving up here leaves it ``sending`` until its echo reconciles it
+        or its claim goes stale: so a database that is down, restarting or busy is waited for (with
+        backoff, up to :data:`RECORD_SENT_PATIENCE_SECONDS`, and never past ``deadline``, a
+        ``time.monotonic()`` value: the claim's) before the error is let through.
         """
         delay, waited = 0.1, 0.0
         while True:
             try:
                 return await self._record_sent_once(tenant_id, message_id, mid, now)
             except Exception as error:
-                if not is_transient(error) or waited >= RECORD_SENT_PATIENCE_SECONDS:
+                late = deadline is not None and time.monotonic() + delay > deadline
+                if not is_transient(error) or waited >= RECORD_SENT_PATIENCE_SECONDS or late:
                     raise
                 log.warning(
                     "record_sent_retry", message_id=message_id, error_type=type(error).__name__, waited=waited
@@ -411,9 +426,17 @@ class OutboundDelivery:
             await announce_for_tenant(session, tenant_id, "message", message_id=message_id)
             return last_buyer
 
-    async def _prepare(self, tenant_id: int, message_id: int) -> PreparedSend | None:
-        """Load an outbound message with its context and pass it through :meth:`gate`."""
+    async def _prepare(
+        self, tenant_id: int, message_id: int, ours: datetime | None = None
+    ) -> PreparedSend | None:
+        """Claim an outbound message, load it with its context and pass it through :meth:`gate`.
+
+        ``None`` when another sender holds it or it is resolved (the claim is lost), or the gate stops it.
+        ``ours``: the claim this sender already holds (re-gated after the typing pause), renewed here.
+        """
         async with transaction(self._factory) as session:
+            if await repo.claim(session, tenant_id, message_id, self._clock(), ours) is None:
+                return None
             loaded = await repo.outbound_with_context(session, tenant_id, message_id)
             if loaded is None:
                 return None
@@ -432,13 +455,14 @@ class OutboundDelivery:
         """The send-time gate: kill switch, Page state, takeover, the 24-hour window, message limits.
 
         Returns what to send, or ``None`` after recording why the message must not go now (held) or at
-        all (dropped, refused, invalid), or when it is no longer pending. Runs in the caller's
-        transaction, on rows it read in that transaction.
+        all (dropped, refused, invalid), or when it is not claimed. Runs in the caller's transaction, on
+        rows it read in that transaction; the caller holds the message's claim (status ``sending``,
+        written in that transaction: :meth:`_prepare`, or the turn that inserted its first reply so).
         """
-        if message.status not in SENDABLE:
+        if message.status != SENDING:
             return None
         now = self._clock()
-        hold = _hold_reason(tenant, halt_reason)
+        hold = hold_reason(tenant, halt_reason)
         if hold is not None:
             # Kept, not refused: released (and re-checked here) when sending resumes.
             message.status = HELD
@@ -448,7 +472,7 @@ class OutboundDelivery:
             await announce(session, tenant.seller_id, "message", conversation.id, message.id)
             return None
         refusal = None
-        if message.author == "bot" and not _bot_may_speak(conversation.mode, message.payload):
+        if message.author == "bot" and not bot_may_speak(conversation.mode, message.payload):
             # Prepared before the seller took over: two voices must never answer the same buyer.
             refusal = "dropped: the seller has taken over this conversation"
         permission = send_permission(
@@ -478,7 +502,7 @@ class OutboundDelivery:
         message.tag = permission.tag
         token = self._cipher.decrypt(tenant.page_access_token_encrypted)
         try:
-            body = _message_body(message.text or "", message.payload)
+            body = message_body(message.text or "", message.payload)
         except SendApiValidationError as error:
             # Never let Meta be the validator: an invalid message is a bug to see, not to send.
             message.status = "failed"
@@ -509,6 +533,7 @@ class OutboundDelivery:
             ),
             human_delays=human_delays,
             waited=waited,
+            claimed_at=message.claimed_at,
         )
 
     async def _send_with_retries(
@@ -545,50 +570,3 @@ class OutboundDelivery:
                     return "retry_later", error.summary(), None, max(wait, self._retry_base * 2**attempt)
                 await asyncio.sleep(wait * (0.5 + random.random()))
         return "retry_later", "exhausted inline retries", None, self._retry_base
-
-    async def _typing_then_wait(self, token: str, psid: str, length: int, waited: float) -> None:
-        """Seen, typing…, then a pause that grows with the reply's length and shrinks with the wait so far.
-
-        A 160-character reply aims at ~2.8 s after the buyer's message, so that with the quiet period
-        the buyer sees answers within about 5 seconds on average.
-        """
-        for action in ("mark_seen", "typing_on"):
-            try:
-                await self._graph.sender_action(token, psid, action)
-            except GraphApiError:
-                pass  # a missing indicator must never cost the reply
-        target = min(HUMAN_DELAY_MAX_SECONDS, 0.8 + length / 80.0)
-        if target - waited > 0:
-            await asyncio.sleep(target - waited)
-
-
-def _bot_may_speak(mode: str, payload: dict[str, Any]) -> bool:
-    """Takeover is re-checked at send time: only the handoff notice may follow a handoff."""
-    if mode == "bot":
-        return True
-    return mode == "handed_off" and bool(isinstance(payload, dict) and payload.get("handoff_notice"))
-
-
-def _message_body(text: str, payload: dict[str, Any]) -> dict[str, Any]:
-    """The Send API ``message``, validated against Messenger's limits before anything is sent."""
-    buttons = payload.get("buttons") if isinstance(payload, dict) else None
-    if buttons:
-        # A button template (the escrow checkout link, deals.service): web_url buttons only.
-        urls = [UrlButton(str(b.get("title", "")), str(b.get("url", ""))) for b in buttons]
-        return dict(button_template(text, urls))
-    quick = payload.get("quick_replies") if isinstance(payload, dict) else None
-    pairs = [(str(pl), str(title)) for pl, title in quick] if quick else []
-    return dict(text_message(text, pairs))
-
-
-def _hold_reason(tenant: MessengerTenant, halt_reason: str | None) -> str | None:
-    """Why nothing may be sent now for this Page (kill switch, paused or disconnected Page), or ``None``.
-
-    Both are read from the database with the message, right before every send, so a halt reaches every
-    process at once.
-    """
-    if halt_reason is not None:
-        return f"held: sending halted ({halt_reason})"
-    if tenant.status != "active":
-        return f"held: Page {tenant.status}"
-    return None

@@ -4,11 +4,13 @@ only through ``tenant_select``; the few operator-wide reads (kill switch, counts
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Row, func, select, text, update
+from sqlalchemy import ColumnElement, Row, and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from accorria_agent.conversations.models import SENDING as SENDING
+from accorria_agent.conversations.models import SENDING_CLAIM_TIMEOUT_SECONDS as SENDING_CLAIM_TIMEOUT_SECONDS
 from accorria_agent.conversations.models import Conversation, Message
 from accorria_agent.conversations.repository import conversation_by_id as conversation_by_id
 from accorria_agent.conversations.repository import outbound_message as outbound_message
@@ -19,8 +21,10 @@ from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.service import settings_for
 from accorria_agent.sending.held import RATE_LIMIT_HOLD
 
-# Outbound statuses a sender may still send from (pending: its job runs now; queued: a job will).
+# Outbound statuses a sender may claim (pending: its job runs now; queued: a job will).
 SENDABLE = ("pending", "queued")
+# Not yet resolved: claimable, or claimed by a sender that may be calling the Send API right now.
+UNRESOLVED = (*SENDABLE, SENDING)
 # Kept while sending is halted or the Page cannot send; released on resume (sending.controls).
 HELD = "held"
 
@@ -55,16 +59,79 @@ async def outbound_with_context(
     return message, conversation, tenant, settings, halt_reason_of(control)
 
 
+async def claim(
+    session: AsyncSession, tenant_id: int, message_id: int, now: datetime, ours: datetime | None = None
+) -> datetime | None:
+    """Claim an outbound message for one send: the conditional write only one sender can win.
+
+    ``pending``/``queued`` → ``sending`` with ``claimed_at = now``; also a claim older than
+    :data:`SENDING_CLAIM_TIMEOUT_SECONDS` (its sender is gone) and the caller's own claim ``ours`` (re-gated
+    after the typing pause). Returns the new claim time, or ``None`` when another sender holds it or it is
+    resolved (sent, held, refused …). On PostgreSQL a concurrent claimer waits for the winner's commit and
+    then finds the row claimed; SQLite serialises writers.
+
+    **One sender per reply.** Only the claim's holder calls the Send API; recording ``sent`` (or the echo)
+    resolves the claim. The turn's first reply is inserted already claimed by the transaction that gates it
+    (``conversations.repository.new_outbound(claimed=True)``: nobody else can see the row before that
+    commit, and the hot path pays no extra statement); every other send claims here, in the transaction of
+    its gate (``sending.delivery.OutboundDelivery._prepare``). A reply found ``sending`` by a later job (the
+    conversation's orphan scan; a stalled-job recovery re-running a job whose worker is in fact alive and
+    waiting for the database to record the send) is left to its sender while the claim is younger than the
+    timeout.
+
+    **A stale claim is sent again, unless its echo came.** A claim older than the timeout means its sender
+    is gone: killed between the claim and the Send API's answer, or it gave up recording after
+    ``sending.delivery.RECORD_SENT_DEADLINE_SECONDS``. Meta echoes every message it accepted to the Page's
+    webhook within seconds (``message_echoes`` is subscribed) and the echo marks the reply ``sent`` by its
+    key; a reply still ``sending`` minutes later was, as far as we can know, not delivered, and the buyer
+    must not be left without an answer. So the orphan scan defers a delivery job to the moment the claim
+    goes stale, and that job claims the reply again here and sends it. The one case that sends twice —
+    Meta accepted, the record failed past its deadline *and* the echo did not arrive within the timeout —
+    needs the database and the webhook to be unusable for minutes around that very send; failing the
+    reply and telling the seller instead would lose the answer every time a worker dies before its send.
+    """
+    claimable: list[ColumnElement[bool]] = [Message.status.in_(SENDABLE)]
+    stale_before = now - timedelta(seconds=SENDING_CLAIM_TIMEOUT_SECONDS)
+    claimable.append(and_(Message.status == SENDING, Message.claimed_at < stale_before))
+    if ours is not None:
+        claimable.append(and_(Message.status == SENDING, Message.claimed_at == ours))
+    won = (
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.direction == "outbound")
+            .where(or_(*claimable))
+            .values(status=SENDING, claimed_at=now)
+            .returning(Message.id)
+        )
+    ).first()
+    return now if won is not None else None
+
+
+async def give_back(session: AsyncSession, tenant_id: int, message_id: int, ours: datetime) -> bool:
+    """Return the caller's claim ``ours`` when nothing was sent under it: ``sending`` → ``pending``."""
+    returned = (
+        await session.execute(
+            update(Message)
+            .where(Message.tenant_id == tenant_id, Message.id == message_id)
+            .where(Message.status == SENDING, Message.claimed_at == ours)
+            .values(status="pending")
+            .returning(Message.id)
+        )
+    ).first()
+    return returned is not None
+
+
 async def record_sent(
     session: AsyncSession, tenant_id: int, message_id: int, mid: str | None, now: datetime
 ) -> datetime | None:
-    """Mark an outbound message sent (unless an echo or receipt got there first) and, for the bot's
+    """Mark an outbound message sent (claimed, or still claimable: unless an echo or receipt got there
+    first) and, for the bot's
     messages, the conversation's last bot message time. Returns when the buyer last wrote (for the reply
     latency metric) when the bot's message was marked now, else ``None``. Two statements, no reads."""
     marked = (
         await session.execute(
             update(Message)
-            .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.status.in_(SENDABLE))
+            .where(Message.tenant_id == tenant_id, Message.id == message_id, Message.status.in_(UNRESOLVED))
             .values(status="sent", status_reason=None, mid=mid)
             .returning(Message.conversation_id, Message.author)
         )
@@ -94,12 +161,13 @@ async def record_sent(
 # record_sent and the live event of the send as one statement, in autocommit (PostgreSQL): one round trip
 # instead of BEGIN, two UPDATEs, the event and COMMIT. A statement is atomic on its own. ``filled`` runs
 # only when ``marked`` changed nothing (an echo reconciled the message first), so no row is updated twice.
+_UNRESOLVED_SQL = ", ".join(f"'{status}'" for status in UNRESOLVED)
 _RECORD_SENT_PG = text(
-    """
+    f"""
 WITH marked AS (
     UPDATE messenger_messages
        SET status = 'sent', status_reason = NULL, mid = CAST(:mid AS varchar), updated_at = :stamp
-     WHERE tenant_id = :tenant_id AND id = :message_id AND status IN ('pending', 'queued')
+     WHERE tenant_id = :tenant_id AND id = :message_id AND status IN ({_UNRESOLVED_SQL})
     RETURNING conversation_id, author
 ),
 filled AS (
