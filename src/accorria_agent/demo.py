@@ -235,7 +235,9 @@ def run_demo(
         seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None)
     )
 
-    runtime = build_runtime(settings)
+    # Jobs (the replies) in a child process started and stopped with this one: the simulator's webhook
+    # and pages stay fast while it works (docs/benchmarks.md, "one-process deployment").
+    runtime = build_runtime(settings, jobs_in_child=True, json_logs=False)
     simulator = Simulator(
         SimulatorConfig(
             app_id=demo.app_id,
