@@ -60,10 +60,14 @@ def create_app(
     *,
     manage_runtime: bool = True,
     on_started: Callable[[Runtime], Coroutine[Any, Any, object]] | None = None,
+    tune_gc: bool = False,
 ) -> FastAPI:
     """The web app around ``runtime``; with ``manage_runtime`` the app's lifespan starts and stops it.
 
     ``on_started`` runs in the background once the runtime is up (the server may not listen yet).
+    ``tune_gc``: a server process of its own (``serve``, ``demo``) collects its youngest generation
+    rarely (see ``WEB_GC_YOUNG_THRESHOLD``); not for apps inside a test process, where prompt collection
+    of what a test left behind (an engine, a connection holding a lock) keeps the next test unblocked.
     """
     background: set[asyncio.Task[object]] = set()
 
@@ -72,6 +76,7 @@ def create_app(
         if manage_runtime:
             await runtime.start()
             runtime.freeze_startup_objects()  # a process of its own (serve, demo): see the method
+        if tune_gc:
             tune_gc_for_requests()
         if on_started is not None:
             task: asyncio.Task[object] = asyncio.create_task(on_started(runtime))

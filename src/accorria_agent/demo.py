@@ -260,7 +260,7 @@ def run_demo(
         await asyncio.sleep(0.5)  # let uvicorn start listening: the simulator's Graph API is this server
         await configure_active_pages(started.session_factory, started.cipher, started.graph)
 
-    app = create_app(runtime, on_started=configure_demo_page)
+    app = create_app(runtime, on_started=configure_demo_page, tune_gc=True)
     app.include_router(simulator.graph_router, prefix="/graph")
     app.include_router(simulator.ui_router, prefix="/simulator")
     app.include_router(build_mailbox_router(mailbox), prefix="/simulator")

@@ -122,4 +122,4 @@ def agent_app() -> FastAPI:
     runtime = build_runtime(
         settings, graph_transport=transport, run_jobs=run_jobs, jobs_in_child=jobs_in_child
     )
-    return create_app(runtime)
+    return create_app(runtime, tune_gc=True)  # a server process of its own, as `serve` is

@@ -100,7 +100,7 @@ def serve(
         async def on_started(started: Runtime) -> None:
             await schedule_purge(started.session_factory, started.queue)
 
-    app_ = create_app(runtime, on_started=on_started)
+    app_ = create_app(runtime, on_started=on_started, tune_gc=True)
     uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
 
 
