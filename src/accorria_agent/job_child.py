@@ -76,8 +76,9 @@ async def _run_child(settings: Settings, parent: int, live_fd: int | None) -> No
         if data:
             wake_all()
             return
-        loop.remove_reader(stdin)  # end of file: the parent is gone (or stopping us)
-        log.warning("job_process_parent_closed", parent=parent)
+        # End of file: the parent is stopping us (it closes our stdin, then sends SIGTERM) or is gone.
+        loop.remove_reader(stdin)
+        log.info("job_process_stdin_closed", parent=parent)
         os.kill(os.getpid(), signal.SIGTERM)
 
     loop.add_reader(stdin, on_stdin)
