@@ -235,7 +235,9 @@ def run_demo(
         seed_demo(settings, spec, demo.page_token, replace_listing=listing_file is not None)
     )
 
-    runtime = build_runtime(settings)
+    # Jobs (the replies) in a child process started and stopped with this one: the simulator's webhook
+    # and pages stay fast while it works (docs/benchmarks.md, "one-process deployment").
+    runtime = build_runtime(settings, jobs_in_child=True, json_logs=False)
     simulator = Simulator(
         SimulatorConfig(
             app_id=demo.app_id,
@@ -258,7 +260,7 @@ def run_demo(
         await asyncio.sleep(0.5)  # let uvicorn start listening: the simulator's Graph API is this server
         await configure_active_pages(started.session_factory, started.cipher, started.graph)
 
-    app = create_app(runtime, on_started=configure_demo_page)
+    app = create_app(runtime, on_started=configure_demo_page, tune_gc=True)
     app.include_router(simulator.graph_router, prefix="/graph")
     app.include_router(simulator.ui_router, prefix="/simulator")
     app.include_router(build_mailbox_router(mailbox), prefix="/simulator")

@@ -25,6 +25,7 @@ from accorria_agent.db.base import utcnow
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.escrow.client import AccorriaEscrowClient
 from accorria_agent.escrow.interface import EscrowProvider
+from accorria_agent.job_process import JobProcess
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
 from accorria_agent.jobs.periodic import PeriodicJob, PeriodicScheduler
@@ -67,6 +68,9 @@ class Runtime:
     # Delivers seller notifications by email / webhook (rows claimed with SKIP LOCKED: any number of
     # processes may run it, each notification goes out once).
     notifications: NotificationLoop | None = None
+    # The one-process deployment's jobs (``serve --with-jobs``, ``demo``): a child process this runtime
+    # starts and stops (run_jobs is then False here: the web's loop only answers requests).
+    job_process: JobProcess | None = None
 
     @property
     def conversation_deps(self) -> ConversationDeps:
@@ -85,6 +89,8 @@ class Runtime:
 
     async def start(self) -> None:
         await self.intake.start()
+        if self.job_process is not None:
+            await self.job_process.start()
         if self.run_jobs:
             await self.queue.start()
             if self.periodic is not None:
@@ -101,6 +107,8 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.intake.stop()
+        if self.job_process is not None:
+            await self.job_process.stop()
         if self.run_jobs:
             if self.periodic is not None:
                 await self.periodic.stop()
@@ -119,8 +127,16 @@ def build_runtime(
     composer: ReplyComposer | None = None,
     clock: Callable[[], datetime] = utcnow,
     run_jobs: bool = True,
+    jobs_in_child: bool = False,
+    json_logs: bool = True,
 ) -> Runtime:
-    """Assemble a runtime; ``graph_transport`` lets the demo and tests route Graph calls in-process."""
+    """Assemble a runtime; ``graph_transport`` lets the demo and tests route Graph calls in-process.
+
+    ``jobs_in_child``: the jobs run in a child process this runtime starts and stops (see
+    ``job_process``), not in this one (``run_jobs`` is then ignored); ``json_logs`` is the child's format.
+    """
+    if jobs_in_child:
+        run_jobs = False
     install_mode_change_hook()  # analytics' record of takeovers, from every session of this process
     engine = create_engine(settings.effective_database_url)
     factory = create_session_factory(engine)
@@ -188,6 +204,8 @@ def build_runtime(
             timeout=settings.smtp_timeout_seconds,
         ),
     )
+    if jobs_in_child:
+        runtime.job_process = _job_process(runtime, json_logs)
     _register_tasks(runtime)
     _register_periodic(runtime)
     _install_turn_hooks(runtime)
@@ -200,6 +218,18 @@ def build_runtime(
 
         metrics.registry.register(PhraserCollector(phraser_metrics))
     return runtime
+
+
+def _job_process(runtime: Runtime, json_logs: bool) -> JobProcess:
+    """The job child of this runtime; on the embedded queue it is woken by ``notify`` and its live events
+    come back to this process's hub (SQLite has no channel between processes)."""
+    live_sink = None
+    if isinstance(runtime.queue, EmbeddedJobQueue):
+        live_sink = live_bus.hub_for(runtime.engine).publish
+    process = JobProcess(runtime.settings, live_sink=live_sink, json_logs=json_logs)
+    if isinstance(runtime.queue, EmbeddedJobQueue):
+        runtime.queue.wake_elsewhere = process.wake
+    return process
 
 
 def _install_turn_hooks(runtime: Runtime) -> None:

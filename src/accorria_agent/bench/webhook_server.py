@@ -1,7 +1,9 @@
 """The two servers ``bench webhook`` compares, as uvicorn app factories (run in their own process).
 
 * ``bare_app``: a FastAPI endpoint that reads the body and checks its signature, nothing else.
-* ``agent_app``: the real service (durable intake, job processing, replies to an in-memory Graph API).
+* ``agent_app``: the real service (durable intake, job processing, replies to an in-memory Graph API);
+  ``BENCH_RUN_JOBS=1`` runs the jobs in its event loop, ``BENCH_JOBS_IN_CHILD=1`` in a child process (the
+  shape of ``serve --with-jobs`` and ``demo``).
 
 Configuration comes from the environment the benchmark sets for the child process.
 """
@@ -110,10 +112,14 @@ def agent_app() -> FastAPI:
     settings = Settings(_env_file=None)
     configure_logging(settings.log_level)
     run_jobs = os.environ.get("BENCH_RUN_JOBS", "1") == "1"
+    # The one-process deployment as `serve --with-jobs` and `demo` run it: jobs in a child process.
+    jobs_in_child = os.environ.get("BENCH_JOBS_IN_CHILD", "0") == "1"
     # With a Graph stand-in server configured, replies go to it over HTTP (end-to-end benchmarks);
     # otherwise an in-memory transport answers (ingest benchmarks).
     transport = (
         None if settings.facebook_graph_url.startswith("http://127.0.0.1") else httpx.MockTransport(_graph_ok)
     )
-    runtime = build_runtime(settings, graph_transport=transport, run_jobs=run_jobs)
-    return create_app(runtime)
+    runtime = build_runtime(
+        settings, graph_transport=transport, run_jobs=run_jobs, jobs_in_child=jobs_in_child
+    )
+    return create_app(runtime, tune_gc=True)  # a server process of its own, as `serve` is

@@ -72,7 +72,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "0.0.0.0",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to bind.")] = 8000,
     with_jobs: Annotated[
-        bool, typer.Option(help="Also run jobs in this process (single-node deployments).")
+        bool,
+        typer.Option(help="Also run jobs, in a child process started and stopped with this one (one node)."),
     ] = True,
 ) -> None:
     """Run the production web process (webhook, health, metrics). Refuses unsafe settings."""
@@ -90,7 +91,8 @@ def serve(
     from accorria_agent.runtime import build_runtime
 
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
-    runtime = build_runtime(settings, run_jobs=with_jobs)
+    # With jobs: in a child process started and stopped with this one (the webhook's loop stays free).
+    runtime = build_runtime(settings, run_jobs=False, jobs_in_child=with_jobs)
     on_started = None
     if with_jobs:
         from accorria_agent.privacy.tasks import schedule_purge
@@ -98,7 +100,7 @@ def serve(
         async def on_started(started: Runtime) -> None:
             await schedule_purge(started.session_factory, started.queue)
 
-    app_ = create_app(runtime, on_started=on_started)
+    app_ = create_app(runtime, on_started=on_started, tune_gc=True)
     uvicorn.run(app_, host=host, port=port, log_level=settings.log_level.lower())
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import weakref
+from collections.abc import Callable
 from datetime import timedelta
 
 import structlog
@@ -21,6 +23,15 @@ from accorria_agent.jobs.interface import JobRequest, TaskRegistry
 from accorria_agent.jobs.models import Job
 
 log = structlog.get_logger(__name__)
+
+# Every queue of this process, for :func:`wake_all` (a job child process is woken by a signal).
+_QUEUES: weakref.WeakSet[EmbeddedJobQueue] = weakref.WeakSet()
+
+
+def wake_all() -> None:
+    """Wake every embedded queue of this process (jobs were committed by another process)."""
+    for queue in list(_QUEUES):
+        queue.notify()
 
 
 class EmbeddedJobQueue:
@@ -49,6 +60,9 @@ class EmbeddedJobQueue:
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
+        # Where the jobs run in another process (the web server's job child), ``notify`` wakes it too.
+        self.wake_elsewhere: Callable[[], None] | None = None
+        _QUEUES.add(self)
 
     async def defer_many(self, connection: AsyncConnection | AsyncSession, requests: list[JobRequest]) -> int:
         """Insert jobs in the caller's transaction, skipping those whose queueing lock is already waiting."""
@@ -67,6 +81,8 @@ class EmbeddedJobQueue:
 
     def notify(self) -> None:
         self._wakeup.set()
+        if self.wake_elsewhere is not None:
+            self.wake_elsewhere()
 
     async def start(self) -> None:
         """Return jobs a dead process left ``doing`` to the queue, then start dispatching."""

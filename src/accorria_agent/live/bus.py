@@ -247,9 +247,26 @@ async def announce_for_tenant(
     await announce(session, seller_id, kind, conversation_id, message_id)
 
 
+_forward: Callable[[LiveEvent], None] | None = None
+
+
+def forward_published(sink: Callable[[LiveEvent], None]) -> None:
+    """Hand this process's committed SQLite events to ``sink`` instead of its hub.
+
+    For a job child process on SQLite: its dashboards are served by the parent (which publishes what the
+    sink sends it into its own hub); PostgreSQL needs none of this (``pg_notify`` reaches every process).
+    """
+    global _forward
+    _forward = sink
+
+
 def _after_commit(key: str) -> Callable[[Session], None]:
     def deliver(sync_session: Session) -> None:
         events: list[LiveEvent] = sync_session.info.pop(_PENDING, [])
+        if _forward is not None:
+            for live_event in events:
+                _forward(live_event)
+            return
         hub = _hubs.get(key)
         if hub is not None:
             for live_event in events:

@@ -238,10 +238,13 @@ class WebhookIntake:
         if self._sqlite_writer is not None:
             # Committed on the event loop's thread, blocking it for the ~2 ms a batch takes: measured
             # faster than a worker thread, whose GIL hand-offs under load stretched commits to ~10 ms.
-            # When a job holds the write lock we yield to the loop (so it can finish) and retry.
+            # When a job holds the write lock we yield to the loop (so it can finish) and retry. The
+            # retries stay a millisecond apart at most: a job in another process (the one-process
+            # deployment's job child) waits for the lock in SQLite's busy handler, which sleeps 1, 2, 5,
+            # 10 … ms between tries, so the webhook, trying more often, gets the lock first.
             loop = asyncio.get_running_loop()
             deadline = loop.time() + 10.0
-            delay = 0.0005
+            delay = 0.0002
             while True:
                 try:
                     self._sqlite_writer.commit_batch(deliveries, event_rows, requests, now)
@@ -250,7 +253,7 @@ class WebhookIntake:
                     if loop.time() > deadline:
                         raise
                     await asyncio.sleep(delay)
-                    delay = min(delay * 2, 0.01)
+                    delay = min(delay * 2, 0.001)
         async with self._engine.begin() as connection:
             if self._dialect == "postgresql":
                 # As on the fast path (intake_postgres): the webhook caller must not wait on a stuck lock.
