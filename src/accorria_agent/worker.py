@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import structlog
@@ -20,6 +20,25 @@ from accorria_agent.runtime import Runtime, build_runtime
 from accorria_agent.settings import Settings
 
 log = structlog.get_logger(__name__)
+
+
+def run(settings: Settings, *, stop_after_idle: bool = False) -> None:
+    """Run :func:`run_worker` to its end on uvloop's event loop where it is installed (asyncio's otherwise).
+
+    Why uvloop: a turn is a dozen database round trips, and asyncio's pure-Python transports and selector
+    were a third of the worker's CPU per turn in the profile (docs/benchmarks.md, "CPU per turn").
+    """
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(run_worker(settings, stop_after_idle=stop_after_idle))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory, or ``None`` (asyncio's default loop) where uvloop is not installed."""
+    try:
+        import uvloop
+    except ImportError:  # uvicorn[standard] brings it on Linux and macOS, not on Windows
+        return None
+    return uvloop.new_event_loop
 
 
 async def run_worker(settings: Settings, *, stop_after_idle: bool = False) -> None:

@@ -117,11 +117,9 @@ def worker(
     ] = None,
 ) -> None:
     """Run conversation jobs (no web server). Stops gracefully on SIGTERM."""
-    import asyncio
-
     from accorria_agent.logging_setup import configure_logging, settings_secrets
     from accorria_agent.settings import Settings
-    from accorria_agent.worker import run_worker
+    from accorria_agent.worker import run
 
     settings = Settings()
     # Like `serve`: unsafe settings are refused unless ACCORRIA_ENV=development is said explicitly (a
@@ -135,7 +133,7 @@ def worker(
     configure_logging(settings.log_level, secrets=settings_secrets(settings))
     if metrics_port is not None:
         settings = settings.model_copy(update={"worker_metrics_port": metrics_port})
-    asyncio.run(run_worker(settings, stop_after_idle=until_idle))
+    run(settings, stop_after_idle=until_idle)
 
 
 @app.command()

@@ -88,9 +88,9 @@ async def _turn(
     """
     outcome = TurnOutcome()
     async with transaction(deps.session_factory) as session:
-        events = await repo.pending_events(session, page_id, psid)
+        start = await repo.turn_start(session, page_id, psid)  # events, Page, conversation: one round trip
+        events, page = start.events, start.page
         outcome.events = len(events)
-        page = await repo.page_context(session, page_id, psid)  # with the conversation: one round trip
         tenant = page.tenant if page is not None else None
         if page is not None and tenant is not None and not events:
             # A re-run with nothing new (a redelivery, or the retry of a job whose worker died): only
@@ -144,7 +144,11 @@ async def _turn(
         if bot_may_answer:
             with session.no_autoflush:
                 # Nothing pending affects this read; flushing here would write the conversation row twice.
-                listing = await repo.listing_for(session, tenant.id, conversation.listing_id)
+                listing = (
+                    start.listing
+                    if conversation.listing_id == start.listing_for_id
+                    else await repo.listing_for(session, tenant.id, conversation.listing_id)
+                )
             answer = copilot.reply_mode(settings, listing)
             bot_may_answer = answer != copilot.OFF
             drafting = answer == copilot.COPILOT

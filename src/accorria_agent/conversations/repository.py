@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from accorria_agent.conversations.models import SENDING, Conversation, ConversationDraft, Message
 from accorria_agent.db.tenancy import tenant_select
@@ -62,6 +64,80 @@ async def page_context(
     if settings is None:
         settings = await settings_for(session, tenant.id)
     return PageContext(tenant, settings, halt_reason_of(control), conversation)
+
+
+@dataclass(frozen=True)
+class TurnStart:
+    """What a conversation turn reads first, in one round trip (see :func:`turn_start`)."""
+
+    page: PageContext | None
+    events: Sequence[EventLog]
+    # The listing :func:`listing_for` gives for the conversation's ``listing_id`` as it was read (a new
+    # conversation: ``None``). A turn that changes the ``listing_id`` (a referral) reads the listing again.
+    listing: Listing | None = None
+    listing_for_id: int | None = None
+
+
+def _turn_start_statement() -> Any:
+    own, latest = aliased(Listing), aliased(Listing)
+    buyer_psid: BindParameter[str] = bindparam("buyer_psid")
+    # listing_for's choice as correlated subqueries (SQLite has no LATERAL, nor outer columns in a
+    # subquery's ORDER BY): the conversation's listing, else the Page's most recent active one.
+    listing_id = func.coalesce(
+        select(own.id)
+        .where(own.tenant_id == MessengerTenant.id, own.id == Conversation.listing_id)
+        .correlate(MessengerTenant, Conversation)
+        .scalar_subquery(),
+        select(func.max(latest.id))
+        .where(latest.tenant_id == MessengerTenant.id, latest.status == "active")
+        .correlate(MessengerTenant)
+        .scalar_subquery(),
+    )
+    return (
+        select(MessengerTenant, MessengerSettings, SendingControl, Conversation, Listing, EventLog)
+        .outerjoin(MessengerSettings, MessengerSettings.tenant_id == MessengerTenant.id)
+        .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
+        .outerjoin(
+            Conversation,
+            and_(Conversation.tenant_id == MessengerTenant.id, Conversation.buyer_psid == buyer_psid),
+        )
+        .outerjoin(Listing, Listing.id == listing_id)
+        .outerjoin(
+            EventLog,
+            and_(
+                EventLog.page_id == MessengerTenant.page_id,
+                EventLog.buyer_psid == buyer_psid,
+                EventLog.processed_at.is_(None),
+            ),
+        )
+        .where(MessengerTenant.page_id == bindparam("page_id"))
+        .order_by(EventLog.timestamp_ms, EventLog.id)
+    )
+
+
+# Built once: building it (two aliases, their column proxies, the joins) cost more of the worker's CPU
+# than running it (profiled); SQLAlchemy's compiled cache then serves every turn.
+_TURN_START = _turn_start_statement()
+
+
+async def turn_start(session: AsyncSession, page_id: str, buyer_psid: str) -> TurnStart:
+    """The Page's context with the buyer's conversation, its unprocessed events (in order) and its listing,
+    in one statement: one row per event (or one row without), each carrying the same Page, conversation
+    and listing columns. A Page that is not served has no row: its events are then read alone.
+
+    Tenant-scoped like :func:`page_context`: the conversation, events and listing are joined on the tenant
+    (and Page) the same row resolves from ``page_id``.
+    """
+    result = await session.execute(_TURN_START, {"page_id": page_id, "buyer_psid": buyer_psid})
+    rows: list[Any] = list(result.all())
+    if not rows:
+        return TurnStart(None, await pending_events(session, page_id, buyer_psid))
+    tenant, settings, control, conversation, listing = rows[0][:5]
+    if settings is None:
+        settings = await settings_for(session, tenant.id)
+    events = [row[5] for row in rows if row[5] is not None]
+    page = PageContext(tenant, settings, halt_reason_of(control), conversation)
+    return TurnStart(page, events, listing, conversation.listing_id if conversation is not None else None)
 
 
 def halt_reason_of(control: SendingControl | None) -> str | None:

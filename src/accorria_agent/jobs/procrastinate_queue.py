@@ -44,6 +44,7 @@ import asyncio
 import json
 import os
 import random
+import select
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from importlib import resources
 from typing import Any
 
 import psycopg
+import psycopg_pool
 import structlog
 from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate import exceptions as procrastinate_errors
@@ -199,6 +201,29 @@ async def _autocommit(connection: Any) -> None:
     await connection.set_autocommit(True)
 
 
+async def check_idle_connection(connection: psycopg.AsyncConnection[Any]) -> None:
+    """The job pool's liveness check, without a round trip while the server has said nothing.
+
+    procrastinate's own check (psycopg's ``check_connection``) sends an empty query before every query it
+    makes: two of a job's four round trips. An idle connection has nothing to read unless the server
+    closed it (a restart or a terminated backend: PostgreSQL sends its FATAL error, then closes) or sent
+    something unasked; only then is psycopg's check run, which raises on a dead connection so that the
+    pool replaces it before procrastinate's query meets it. A connection cut without a word from the
+    server (a network partition) fails its query, as it would have failed the empty one.
+    """
+    if connection.closed or connection.broken:
+        raise psycopg.OperationalError("the job pool's connection is closed")
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    if readable:
+        await psycopg_pool.AsyncConnectionPool.check_connection(connection)
+
+
+def _job_pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool[Any]:
+    """procrastinate's pool with :func:`check_idle_connection` instead of its round-trip check."""
+    kwargs["check"] = check_idle_connection
+    return psycopg_pool.AsyncConnectionPool(**kwargs)
+
+
 # How long procrastinate's status writes (finish, retry) wait for an unreachable database: a job whose
 # end cannot be written stays "doing" while its worker is alive, and nothing would ever run it again.
 STATUS_WRITE_PATIENCE_SECONDS = 60.0
@@ -266,6 +291,7 @@ class ProcrastinateJobQueue:
                 # call): in autocommit each costs one round trip instead of BEGIN, the query and COMMIT
                 # (profiled: the pool's transactions were ~6 % of a worker's CPU per turn).
                 configure=_autocommit,
+                pool_factory=_job_pool,
             )
         )
         self._worker: Worker | None = None
