@@ -17,11 +17,16 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import settings as hypothesis_settings
 
 from accorria_agent.db.migrate import upgrade
 from accorria_agent.settings import Settings
 
 REQUIRE_SERVICES = os.environ.get("ACCORRIA_REQUIRE_SERVICES") == "1"
+# Property tests check properties, not speed: a busy machine (2 shared cores in CI) must not fail one on
+# Hypothesis's per-example deadline. Speed is measured by `accorria-agent bench`.
+hypothesis_settings.register_profile("accorria", deadline=None)
+hypothesis_settings.load_profile("accorria")
 POSTGRES_ADMIN_URL = os.environ.get(
     "ACCORRIA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

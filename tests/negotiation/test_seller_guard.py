@@ -29,6 +29,11 @@ CIVIC = ListingFacts(listing_id=1, year=2018, make="Honda", model="Civic", trim=
         ("Sorry, my floor is $11,000.", None, ("floor_disclosure",)),
         ("The lowest I can go is $11,000.", None, ("floor_disclosure",)),
         ("The lowest I can go is $11,500.", None, ()),
+        # The listing's year in a price's place is a price (found by the property test below).
+        ("I could let it go for 2018.", None, ("below_floor",)),
+        ("I'd take 2018 cash", None, ("below_floor",)),
+        ("The 2018 Civic is still here, $11,800.", None, ()),
+        ("It's a 2018 with one owner.", None, ()),
     ],
 )
 def test_the_floor_rules_apply_to_a_sellers_words(

@@ -108,6 +108,12 @@ _CAR_WORDS = frozenset(
     "model year car truck suv sedan coupe hatchback van wagon vehicle version edition build".split()
 )
 _YEAR_BEFORE_WORDS = frozenset({"year", "model", "since"})
+# A word right before a bare number that makes it a price even when it equals the listing's year:
+# "let it go for 2018", "I'd do 2018", "take 2018" (a $2,018 price must not pass as the model year).
+_PRICE_BEFORE_WORDS = frozenset(
+    "for at do take takes accept accepts offer offering price pay paying sell selling asking only just "
+    "por precio ofrezco doy acepto vendo".split()
+)
 _WORD_RE = re.compile(r"[^\W\d_]+")
 
 
@@ -120,16 +126,19 @@ def _parse_number(num: str) -> Decimal:
 def _is_year(text: str, start: int, end: int, value: Decimal, listing_year: int | None) -> bool:
     """Whether a bare four-digit number is a model year rather than a price.
 
-    With the listing's year known, only that year is exempt (strict). Without it, a number counts as a
-    year when a make (capitalised word) or a car word follows, or "year"/"model" precedes it.
+    Never right after a price word ("for", "do", "take" …: "let it go for 2018" is $2,018). Otherwise, with
+    the listing's year known, only that year is exempt (strict); without it, a number counts as a year when
+    a make (capitalised word) or a car word follows, or "year"/"model" precedes it.
     """
+    before_words = _WORD_RE.findall(text[max(0, start - 12) : start])
+    if before_words and before_words[-1].lower() in _PRICE_BEFORE_WORDS:
+        return False  # in a price's place: an amount, whatever the listing's year
     if listing_year is not None:
         return value == listing_year
     after = _WORD_RE.match(text, end + 1) if text[end : end + 1] == " " else None
     if after is not None and (after.group()[0].isupper() or after.group().lower() in _CAR_WORDS):
         return True
-    before = _WORD_RE.findall(text[max(0, start - 12) : start])
-    return bool(before) and before[-1].lower() in _YEAR_BEFORE_WORDS
+    return bool(before_words) and before_words[-1].lower() in _YEAR_BEFORE_WORDS
 
 
 def _digit_amounts(text: str, listing_year: int | None) -> list[MoneyMention]:
