@@ -329,10 +329,20 @@ def _register_periodic(runtime: Runtime) -> None:
         )
 
     runtime.registry.register(TOKEN_HEALTH_TASK, _token_health)
+
+    async def _sweep_stale_claims(_args: dict[str, Any]) -> None:
+        await sending_tasks.sweep_stale_claims(runtime.session_factory, runtime.queue, runtime.clock)
+
+    runtime.registry.register(sending_tasks.SWEEP_STALE_CLAIMS_TASK, _sweep_stale_claims)
     runtime.periodic = PeriodicScheduler(
         runtime.queue,
         runtime.session_factory,
-        [PeriodicJob(TOKEN_HEALTH_TASK, runtime.settings.token_health_interval_seconds)],
+        [
+            PeriodicJob(TOKEN_HEALTH_TASK, runtime.settings.token_health_interval_seconds),
+            PeriodicJob(
+                sending_tasks.SWEEP_STALE_CLAIMS_TASK, sending_tasks.SWEEP_STALE_CLAIMS_INTERVAL_SECONDS
+            ),
+        ],
     )
 
     from accorria_agent.privacy.tasks import PURGE_TASK, purge_and_reschedule

@@ -183,3 +183,35 @@ def test_a_live_sender_is_done_with_its_claim_before_it_can_go_stale() -> None:
     # The record's patience and deadline, plus the Send API's inline budget (4 × 10 s, ~5 s of backoff),
     # must end before another sender may take the claim over.
     assert RECORD_SENT_PATIENCE_SECONDS < RECORD_SENT_DEADLINE_SECONDS < SENDING_CLAIM_TIMEOUT_SECONDS - 20
+
+
+async def test_the_periodic_sweep_sends_a_stale_claim_nothing_else_looks_at_once(
+    database_url: str, make_settings: Make
+) -> None:
+    """A worker claimed a reply and died with the database down too: no delivery was scheduled and the buyer
+    does not write again. The periodic sweep hands the stale claim to a delivery (a fresh claim stays with
+    its sender); the reply goes out once, and a second sweep finds nothing."""
+    from accorria_agent.sending.tasks import sweep_stale_claims
+
+    async with sim_harness(make_settings, database_url) as h:
+        await h.say("1706", "hi")
+        await h.settle()
+        message_id, _key = await _reply(h, "1706", "Are you still interested?", status=SENDING)
+        factory, clock = h.runtime.session_factory, h.runtime.clock
+        queue = _RecordingQueue()
+        assert await sweep_stale_claims(factory, queue, clock) == 0  # fresh: its sender may be alive
+        assert queue.requests == []
+
+        h.sim.state.advance(SENDING_CLAIM_TIMEOUT_SECONDS + 1)
+        assert await sweep_stale_claims(factory, queue, clock) == 1
+        (job,) = queue.requests
+        assert job.task == "deliver_outbound" and job.args == {
+            "tenant_id": h.tenant_id,
+            "message_ids": [message_id],
+        }
+        assert job.lock is not None and job.lock.endswith(":1706")  # the conversation's outbound lock
+        await h.runtime.delivery.deliver(h.tenant_id, job.args["message_ids"])  # what the job does
+        await h.runtime.delivery.deliver(h.tenant_id, job.args["message_ids"])  # a second sweep's job
+        assert h.sent_texts("1706").count("Are you still interested?") == 1
+        assert (await _stored(h, message_id)).status in ("sent", "delivered")
+        assert await sweep_stale_claims(factory, queue, clock) == 0

@@ -71,6 +71,13 @@ class Message(Base):
         UniqueConstraint("tenant_id", "mid"),
         UniqueConstraint("outbound_key"),
         Index("ix_messenger_messages_conversation_created", "conversation_id", "id"),
+        # The periodic sweep finds claims whose sender is gone without scanning every message.
+        Index(
+            "ix_messenger_messages_sending_claimed",
+            "claimed_at",
+            postgresql_where=sql_text("status = 'sending'"),
+            sqlite_where=sql_text("status = 'sending'"),
+        ),
         # Held replies are found on resume without scanning every message ever sent.
         Index(
             "ix_messenger_messages_held",

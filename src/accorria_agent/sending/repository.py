@@ -107,6 +107,25 @@ async def claim(
     return now if won is not None else None
 
 
+async def stale_claims(
+    session: AsyncSession, now: datetime, limit: int = 500
+) -> Sequence[Row[int, str, str, int]]:
+    """Replies claimed longer ago than :data:`SENDING_CLAIM_TIMEOUT_SECONDS` and still ``sending``, every
+    tenant's (operator-wide: ids only, no content): (tenant id, page id, buyer PSID, message id), oldest
+    claim first. Served by the partial index on ``sending`` rows."""
+    stale_before = now - timedelta(seconds=SENDING_CLAIM_TIMEOUT_SECONDS)
+    return (
+        await session.execute(
+            select(Message.tenant_id, MessengerTenant.page_id, Conversation.buyer_psid, Message.id)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .join(MessengerTenant, MessengerTenant.id == Message.tenant_id)
+            .where(Message.status == SENDING, Message.claimed_at < stale_before)
+            .order_by(Message.claimed_at, Message.id)
+            .limit(limit)
+        )
+    ).all()
+
+
 async def give_back(session: AsyncSession, tenant_id: int, message_id: int, ours: datetime) -> bool:
     """Return the caller's claim ``ours`` when nothing was sent under it: ``sending`` → ``pending``."""
     returned = (
