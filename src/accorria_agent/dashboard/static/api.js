@@ -56,3 +56,9 @@ export function features() {
   }
   return featuresPromise;
 }
+
+/** Whether a stored message went out to the buyer: Meta's echo or delivery receipt may have moved it past
+ * "sent" (to "delivered" or "read") before the server answered the request that sent it. */
+export function wentOut(message) {
+  return message !== null && typeof message === "object" && ["sent", "delivered", "read"].includes(message.status);
+}

@@ -2,7 +2,7 @@
  * or discards it (writing their own in the reply box below discards it too). An edit below the floor is
  * refused by the server (422 below_floor) and sent only after the seller confirms in a dialog. */
 
-import { api, errorText } from "./api.js";
+import { api, errorText, wentOut } from "./api.js";
 import { el, money, status } from "./dom.js";
 
 const ACTIONS = { counter: "counter", accept: "accept", ask_offer: "ask for an offer", handoff: "hand off" };
@@ -45,7 +45,7 @@ export function draftBox(onChange, outcome) {
       confirmCancel.focus();
       return;
     }
-    if (r.ok && r.body.status === "sent") status(outcome, "Draft sent" + (r.body.tag ? " with the " + r.body.tag + " tag" : ""), false);
+    if (r.ok && wentOut(r.body)) status(outcome, "Draft sent" + (r.body.tag ? " with the " + r.body.tag + " tag" : ""), false);
     else if (r.ok) status(outcome, "Not sent (" + r.body.status + "): " + (r.body.status_reason || "refused by the Messenger rules"), true);
     else status(out, "Not sent: " + errorText(r), true);
     if (r.ok || (r.body && r.body.code === "draft_stale")) state.draftId = null;

@@ -3,7 +3,7 @@
  * Search, filters and paging are the server's (GET /api/conversations?q=&needs_me=…&cursor=): the list
  * holds the pages loaded so far, "Load more" follows the X-Next-Cursor header. */
 
-import { api, errorText, features } from "./api.js";
+import { api, errorText, features, wentOut } from "./api.js";
 import { duration, el, emptyState, money, safeClass, status, when } from "./dom.js";
 import { draftBox } from "./drafts.js";
 import { alertSeller, alertsEnabled, enableAlerts, onLive } from "./live.js";
@@ -389,7 +389,7 @@ export async function renderInbox(view, params, session) {
     }
     send.disabled = true;
     const r = await api("conversations/" + encodeURIComponent(state.selected) + "/messages", { method: "POST", body: { text } });
-    if (r.ok && r.body.status === "sent") {
+    if (r.ok && wentOut(r.body)) {
       input.value = "";
       status(replyStatus, "Sent" + (r.body.tag ? " with the " + r.body.tag + " tag" : ""), false);
     } else if (r.ok) {
