@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
+import sqlalchemy.exc
 
+from accorria_agent.conversations.models import SENDING, SENDING_CLAIM_TIMEOUT_SECONDS
 from accorria_agent.sending import delivery as delivery_module
 from accorria_agent.settings import Settings
 from tests.sim_harness import sim_harness
@@ -72,13 +75,15 @@ async def test_a_send_is_not_recorded_forever_when_the_database_stays_away(
             await delivery._record_sent(h.tenant_id, 1, "m_1", h.runtime.clock())
 
 
-def _restart_error(message: str, kind: type[BaseException]) -> Exception:
-    """What SQLAlchemy raises while PostgreSQL restarts: a plain DBAPIError wrapping asyncpg's error."""
-    import sqlalchemy.exc
-
+def _restart_error(
+    message: str,
+    kind: type[BaseException],
+    wrapper: type[sqlalchemy.exc.DBAPIError] = sqlalchemy.exc.DBAPIError,
+) -> Exception:
+    """What SQLAlchemy raises while PostgreSQL restarts: a DBAPIError (or ``wrapper``) wrapping asyncpg's."""
     adapted = Exception(message)
     adapted.__cause__ = kind(message)
-    return sqlalchemy.exc.DBAPIError("UPDATE messenger_messages …", {}, adapted)
+    return wrapper("UPDATE messenger_messages …", {}, adapted)
 
 
 async def test_a_sent_reply_waits_through_a_postgresql_restart_instead_of_being_sent_twice(
@@ -94,6 +99,12 @@ async def test_a_sent_reply_waits_through_a_postgresql_restart_instead_of_being_
     errors = [
         _restart_error("the database system is shutting down", asyncpg.exceptions.AdminShutdownError),
         _restart_error("the database system is starting up", asyncpg.exceptions.CannotConnectNowError),
+        # What a connection the server closed mid-statement raises next (SQLAlchemy's InternalError).
+        _restart_error(
+            "cannot switch to state 12; another operation (2) is in progress",
+            asyncpg.exceptions.InternalClientError,
+            wrapper=sqlalchemy.exc.InternalError,
+        ),
     ]
     assert all(is_transient(error) for error in errors)
     async with sim_harness(make_settings, database_url) as h:
@@ -111,3 +122,82 @@ async def test_a_sent_reply_waits_through_a_postgresql_restart_instead_of_being_
         (bot,) = [m for m in await h.messages("1503") if m.author == "bot"]
         assert bot.status in ("sent", "delivered") and bot.mid
         assert len(h.sent_texts("1503")) == 1
+
+
+def _lose_answers(
+    h: Any, monkeypatch: pytest.MonkeyPatch, error: type[httpx.TransportError], times: int
+) -> None:
+    """The Graph client's next ``times`` text sends fail with ``error``: for a read error after Meta has
+    carried the request out (its answer lost), for a connect error before anything was sent."""
+    http = h.runtime.graph._http
+    real = http.request
+    left = {"n": times}
+
+    async def request(method: str, url: str, **kwargs: Any) -> Any:
+        is_text = method == "POST" and b'"text"' in (kwargs.get("content") or b"")
+        if is_text and left["n"]:
+            left["n"] -= 1
+            if issubclass(error, httpx.ConnectError):
+                raise error("connection refused")
+            await real(method, url, **kwargs)  # Meta got it and sent it to the buyer
+            raise error("the answer never came")
+        return await real(method, url, **kwargs)
+
+    monkeypatch.setattr(http, "request", request)
+
+
+async def test_a_send_whose_answer_was_lost_is_not_repeated_and_its_echo_settles_it(
+    database_url: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read timeout after the request went out: Meta may have delivered it, so it is not sent again at
+    once (that is how a buyer gets the same message twice). The reply stays claimed with the reason, and
+    Meta's echo, which carries our key, marks it sent; the stale-claim re-check then sends nothing."""
+    async with sim_harness(make_settings, database_url) as h:
+        _lose_answers(h, monkeypatch, httpx.ReadTimeout, times=1)
+        await h.say("1510", "hi, is it available?")
+        assert len(h.sent_texts("1510")) == 1  # once, not once per retry
+        (bot,) = [m for m in await h.messages("1510") if m.author == "bot"]
+        # The simulator echoes every accepted message, like Meta: the echo reconciled it.
+        assert bot.status in ("sent", "delivered", "read") and bot.status_reason == "reconciled from echo"
+        h.sim.state.advance(SENDING_CLAIM_TIMEOUT_SECONDS + 1)
+        await h.runtime.delivery.deliver(h.tenant_id, [bot.id])  # the deferred re-check
+        assert len(h.sent_texts("1510")) == 1
+
+
+async def test_a_send_whose_answer_was_lost_and_no_echo_came_is_sent_once_when_its_claim_is_stale(
+    database_url: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        http = h.runtime.graph._http
+        real = http.request
+
+        async def swallowed(method: str, url: str, **kwargs: Any) -> Any:
+            is_text = method == "POST" and b'"text"' in (kwargs.get("content") or b"")
+            if is_text and not swallowed.done:  # type: ignore[attr-defined]
+                swallowed.done = True  # type: ignore[attr-defined]
+                raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+            return await real(method, url, **kwargs)
+
+        swallowed.done = False  # type: ignore[attr-defined]
+        monkeypatch.setattr(http, "request", swallowed)
+        await h.say("1511", "hi, is it available?")
+        assert h.sent_texts("1511") == []  # it never reached Meta, but nobody can know that
+        (bot,) = [m for m in await h.messages("1511") if m.author == "bot"]
+        assert bot.status == SENDING and (bot.status_reason or "").startswith("unconfirmed: ")
+        await h.runtime.delivery.deliver(h.tenant_id, [bot.id])  # the claim is fresh: left alone
+        assert h.sent_texts("1511") == []
+        h.sim.state.advance(SENDING_CLAIM_TIMEOUT_SECONDS + 1)
+        await h.runtime.delivery.deliver(h.tenant_id, [bot.id])  # what the deferred re-check does
+        assert len(h.sent_texts("1511")) == 1
+
+
+async def test_a_send_that_could_not_connect_is_retried_at_once(
+    database_url: str, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing reached Meta: retried inline, the buyer answered in the same turn, once."""
+    async with sim_harness(make_settings, database_url) as h:
+        _lose_answers(h, monkeypatch, httpx.ConnectError, times=1)
+        await h.say("1512", "hi, is it available?")
+        assert len(h.sent_texts("1512")) == 1
+        (bot,) = [m for m in await h.messages("1512") if m.author == "bot"]
+        assert bot.status in ("sent", "delivered", "read")

@@ -44,6 +44,11 @@ _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
+    # "cannot switch to state 12; another operation (2) is in progress": asyncpg's protocol state on a
+    # connection the server closed mid-statement (seen in a loop of queries across a fast shutdown), which
+    # SQLAlchemy wraps as InternalError. Taken for poison, it made a recorded send give up, and the reply
+    # went out twice once its claim was stale.
+    asyncpg.exceptions.InternalClientError,
     asyncio.TimeoutError,
     ConnectionError,
     OSError,

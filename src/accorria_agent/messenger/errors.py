@@ -31,6 +31,7 @@ class GraphApiError(Exception):
         http_status: int | None = None,
         fbtrace_id: str | None = None,
         retry_after_seconds: float | None = None,
+        maybe_processed: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -39,6 +40,9 @@ class GraphApiError(Exception):
         self.http_status = http_status
         self.fbtrace_id = fbtrace_id
         self.retry_after_seconds = retry_after_seconds
+        # The request reached Meta whole and no answer came back (a read timeout, a connection lost while
+        # waiting): Meta may have carried it out. A message send must then not simply be repeated.
+        self.maybe_processed = maybe_processed
 
     @property
     def error_class(self) -> ErrorClass:

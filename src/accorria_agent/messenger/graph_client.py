@@ -247,9 +247,14 @@ class GraphClient:
                 timeout=self._timeout,
             )
         except httpx.TimeoutException as error:
-            raise GraphTimeout(f"timeout calling {path}") from error
+            raise GraphTimeout(
+                f"timeout calling {path}", maybe_processed=_maybe_processed(error)
+            ) from error
         except httpx.TransportError as error:
-            raise GraphApiError(f"transport error calling {path}: {type(error).__name__}") from error
+            raise GraphApiError(
+                f"transport error calling {path}: {type(error).__name__}",
+                maybe_processed=_maybe_processed(error),
+            ) from error
         return _parse_response(response)
 
     async def _oauth(self, form: dict[str, str]) -> dict[str, Any]:
@@ -327,3 +332,10 @@ def _retry_after(response: httpx.Response) -> float | None:
                         if isinstance(value, int | float):
                             minutes = max(minutes, float(value))
     return minutes * 60.0 if minutes > 0 else None
+
+
+def _maybe_processed(error: httpx.TransportError) -> bool:
+    """Whether a failed request may still have been carried out by the server: it was written whole and
+    the answer is what failed (read timeout, read error, the connection closed before a response). A
+    connect or pool timeout, or a failure while writing, means the server never got the request."""
+    return isinstance(error, (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError))

@@ -57,6 +57,9 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
+# A send whose answer was lost after Meta got the request (read timeout, connection lost): not repeated
+# at once; the echo or the stale claim decides (``OutboundDelivery._await_echo``).
+UNCONFIRMED = "unconfirmed"
 # Waits longer than this are not slept inside the conversation's job: the message is retried later.
 MAX_INLINE_WAIT_SECONDS = 2.0
 # After a Page was throttled, this process looks for its held replies before sending a new one (so a reply
@@ -89,6 +92,13 @@ class PreparedSend:
     # The claim this sender holds (``claimed_at``), and when it was taken on this process's monotonic clock.
     claimed_at: datetime | None = None
     claimed_mono: float = field(default_factory=time.monotonic)
+
+
+def _age_seconds(claimed_at: datetime | None, now: datetime) -> float:
+    """How long ago a claim was taken, by the same clock that judges it stale (0 for none or the future)."""
+    if claimed_at is None:
+        return 0.0
+    return max(0.0, (now - claimed_at).total_seconds())
 
 
 class OutboundDelivery:
@@ -315,6 +325,10 @@ class OutboundDelivery:
                 self._metrics.reply_latency.observe(max(0.0, (now - last_buyer).total_seconds()))
             self._metrics.replies_sent.labels(status=status).inc()
             return False
+        if status == UNCONFIRMED:
+            await self._await_echo(tenant_id, message_id, prepared, reason)
+            self._metrics.replies_sent.labels(status=status).inc()
+            return False
         async with transaction(self._factory) as session:
             stored = await repo.outbound_message(session, tenant_id, message_id)
             if stored is None:
@@ -355,6 +369,19 @@ class OutboundDelivery:
                     await notify_seller(session, tenant_id, None, "restricted", tenant.status_reason)
         self._metrics.replies_sent.labels(status=status).inc()
         return False
+
+    async def _await_echo(
+        self, tenant_id: int, message_id: int, prepared: PreparedSend, reason: str | None
+    ) -> None:
+        """A send whose answer was lost: the reply keeps its claim and says why; Meta's echo (our key in its
+        metadata) marks it sent within seconds if it went, else the delivery deferred for when the claim
+        is stale sends it then (``sending.repository.claim``). Sent at most once more, never twice now."""
+        if prepared.claimed_at is not None:
+            async with transaction(self._factory) as session:
+                await repo.note_unconfirmed(
+                    session, tenant_id, message_id, prepared.claimed_at, f"{UNCONFIRMED}: {reason}"[:500]
+                )
+        await self._recheck_when_stale(tenant_id, prepared)
 
     async def _give_back(self, tenant_id: int, message_id: int, prepared: PreparedSend) -> None:
         """Give back a claim nothing was sent under (``pending``: the job's retry or the orphan scan
@@ -534,6 +561,9 @@ class OutboundDelivery:
             human_delays=human_delays,
             waited=waited,
             claimed_at=message.claimed_at,
+            # The claim's age counts against the record's deadline: the turn's first reply is claimed with
+            # the job's start time, and a turn slowed by the database can reach its gate seconds later.
+            claimed_mono=time.monotonic() - _age_seconds(message.claimed_at, now),
         )
 
     async def _send_with_retries(
@@ -559,6 +589,10 @@ class OutboundDelivery:
                 )
                 return "sent", None, result.message_id, 0.0
             except GraphApiError as error:
+                if error.maybe_processed:
+                    # Meta may have accepted it: sending it again now could reach the buyer twice.
+                    log.warning("send_unconfirmed", error=error.summary(), attempt=attempt)
+                    return UNCONFIRMED, error.summary(), None, 0.0
                 if not error.is_transient:
                     log.warning("send_failed", error=error.summary(), attempt=attempt)
                     return "failed", error.summary(), None, 0.0

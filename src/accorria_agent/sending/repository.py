@@ -140,6 +140,18 @@ async def give_back(session: AsyncSession, tenant_id: int, message_id: int, ours
     return returned is not None
 
 
+async def note_unconfirmed(
+    session: AsyncSession, tenant_id: int, message_id: int, ours: datetime, reason: str
+) -> None:
+    """Say why a reply stays claimed (its send's answer was lost), while the claim is still ``ours``."""
+    await session.execute(
+        update(Message)
+        .where(Message.tenant_id == tenant_id, Message.id == message_id)
+        .where(Message.status == SENDING, Message.claimed_at == ours)
+        .values(status_reason=reason)
+    )
+
+
 async def record_sent(
     session: AsyncSession, tenant_id: int, message_id: int, mid: str | None, now: datetime
 ) -> datetime | None:
