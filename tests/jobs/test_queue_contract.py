@@ -596,3 +596,45 @@ async def test_the_schema_is_a_no_op_on_sqlite(tmp_path: Path) -> None:
     async with engine.begin() as connection:
         assert await connection.run_sync(apply_schema_to_connection) is False
     await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_worker_whose_database_went_away_is_replaced_and_runs_jobs_again(
+    procrastinate_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """procrastinate ends its worker when fetching a job fails (the database restarting: "the database
+    system is shutting down"): the process must not sit idle for ever. A new worker takes over once the
+    database answers, and a job deferred afterwards runs."""
+    from procrastinate import exceptions as procrastinate_errors
+
+    from accorria_agent.jobs import procrastinate_queue
+
+    monkeypatch.setattr(procrastinate_queue, "WORKER_RESTART_MIN_SECONDS", 0.05)
+    backend = procrastinate_backend
+    ran: list[str] = []
+
+    async def task(args: dict[str, Any]) -> None:
+        ran.append(str(args["name"]))
+
+    queue = backend.queue(registry_with(t=task))
+    assert isinstance(queue, ProcrastinateJobQueue)
+    manager = queue.app.job_manager
+    fetch = manager.fetch_job
+    outage: list[bool] = []
+
+    async def fetch_during_an_outage(*args: Any, **kwargs: Any) -> Any:
+        if outage:
+            outage.clear()
+            raise procrastinate_errors.ConnectorException("the database system is shutting down")
+        return await fetch(*args, **kwargs)
+
+    monkeypatch.setattr(manager, "fetch_job", fetch_during_an_outage)
+    await queue.start()
+    await backend.defer(queue, JobRequest("t", {"name": "before"}))
+    await eventually(lambda: ran == ["before"])
+    outage.append(True)
+    queue.notify()  # the next fetch fails: procrastinate ends its worker
+    await eventually(lambda: queue.restarts == 1)
+    await backend.defer(queue, JobRequest("t", {"name": "after"}))
+    await eventually(lambda: ran == ["before", "after"])
+    await queue.stop()

@@ -227,6 +227,10 @@ def _job_pool(**kwargs: Any) -> psycopg_pool.AsyncConnectionPool[Any]:
 # How long procrastinate's status writes (finish, retry) wait for an unreachable database: a job whose
 # end cannot be written stays "doing" while its worker is alive, and nothing would ever run it again.
 STATUS_WRITE_PATIENCE_SECONDS = 60.0
+# A procrastinate worker that died (its listener or heartbeat lost the database) is replaced after this
+# long, doubling while the database stays unreachable.
+WORKER_RESTART_MIN_SECONDS = 1.0
+WORKER_RESTART_MAX_SECONDS = 30.0
 
 
 class _PatientConnector(PsycopgConnector):
@@ -297,6 +301,8 @@ class ProcrastinateJobQueue:
         self._worker: Worker | None = None
         self._worker_task: asyncio.Task[None] | None = None
         self._recovery_task: asyncio.Task[None] | None = None
+        self._restart_task: asyncio.Task[None] | None = None
+        self.restarts = 0  # how many times a dead procrastinate worker was replaced (tests, logs)
         self._open = False
         self._stopping = False
 
@@ -412,6 +418,10 @@ class ProcrastinateJobQueue:
             self._open = True
         await self.recover_stalled()
         self._stopping = False
+        self._start_worker()
+        self._recovery_task = asyncio.create_task(self._recover_forever(), name="procrastinate-stalled-jobs")
+
+    def _start_worker(self) -> None:
         self._worker = Worker(
             self._app,
             queues=[self._queue_name],
@@ -427,15 +437,40 @@ class ProcrastinateJobQueue:
         run = self._worker.run()  # type: ignore[no-untyped-call]
         self._worker_task = asyncio.create_task(run, name=f"procrastinate-worker-{self._worker_name}")
         self._worker_task.add_done_callback(self._worker_ended)
-        self._recovery_task = asyncio.create_task(self._recover_forever(), name="procrastinate-stalled-jobs")
 
     def _worker_ended(self, task: asyncio.Task[None]) -> None:
         # procrastinate stops its worker when a side task (listener, heartbeat) dies, e.g. the database
-        # went away; jobs then stop running silently unless someone says so.
-        if self._worker_task is task and not task.cancelled() and task.exception() is not None:
+        # went away (it lets its running jobs finish first): the process would then sit idle for ever.
+        if self._worker_task is not task or self._stopping:
+            return
+        if not task.cancelled() and task.exception() is not None:
             log.error("procrastinate_worker_died", error=repr(task.exception()))
-        elif self._worker_task is task and self._worker is not None and not self._stopping:
+        else:
             log.error("procrastinate_worker_stopped_unexpectedly")
+        self._restart_task = asyncio.create_task(self._restart_worker(), name="procrastinate-worker-restart")
+
+    async def _restart_worker(self) -> None:
+        """Start a new procrastinate worker in this process once the database answers again (with backoff).
+
+        Its jobs left ``doing`` by the dead one are re-queued by the stalled-job recovery, this process's
+        or another's."""
+        delay = WORKER_RESTART_MIN_SECONDS
+        while not self._stopping:
+            await asyncio.sleep(delay)
+            if self._stopping:
+                return
+            try:
+                pool = self._app.connector.pool  # type: ignore[attr-defined]
+                async with pool.connection() as connection:
+                    await connection.execute("SELECT 1")
+            except Exception as error:  # still down: wait longer
+                log.warning("procrastinate_worker_restart_waiting", error_type=type(error).__name__)
+                delay = min(delay * 2, WORKER_RESTART_MAX_SECONDS)
+                continue
+            self._start_worker()
+            self.restarts += 1
+            log.warning("procrastinate_worker_restarted", restarts=self.restarts)
+            return
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop fetching; give running jobs ``timeout`` seconds, then cancel and re-queue them."""
@@ -444,6 +479,10 @@ class ProcrastinateJobQueue:
             await asyncio.gather(self._recovery_task, return_exceptions=True)
             self._recovery_task = None
         self._stopping = True
+        if self._restart_task is not None:
+            self._restart_task.cancel()
+            await asyncio.gather(self._restart_task, return_exceptions=True)
+            self._restart_task = None
         if self._worker is not None and self._worker_task is not None:
             self._worker.shutdown_graceful_timeout = timeout
             self._worker.stop()  # type: ignore[no-untyped-call]
