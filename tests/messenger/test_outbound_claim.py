@@ -8,15 +8,20 @@ on SQLite and on PostgreSQL (the ``database_url`` fixture).
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from collections.abc import Callable
 from typing import Any
+
+from sqlalchemy import select
 
 from accorria_agent.conversations import repository as conversations_repo
 from accorria_agent.conversations.models import SENDING, SENDING_CLAIM_TIMEOUT_SECONDS, Message
 from accorria_agent.conversations.pipeline import process_conversation
 from accorria_agent.db.engine import transaction
+from accorria_agent.db.errors import is_transient
 from accorria_agent.jobs.interface import JobRequest
+from accorria_agent.messenger.models import EventLog
 from accorria_agent.sending import repository as sending_repo
 from accorria_agent.sending.delivery import RECORD_SENT_DEADLINE_SECONDS, RECORD_SENT_PATIENCE_SECONDS
 from accorria_agent.settings import Settings
@@ -215,3 +220,57 @@ async def test_the_periodic_sweep_sends_a_stale_claim_nothing_else_looks_at_once
         assert h.sent_texts("1706").count("Are you still interested?") == 1
         assert (await _stored(h, message_id)).status in ("sent", "delivered")
         assert await sweep_stale_claims(factory, queue, clock) == 0
+
+
+async def test_two_overlapping_runs_of_a_conversation_job_answer_the_buyer_once(
+    database_url: str, make_settings: Make
+) -> None:
+    """The stalled-job recovery can re-queue the job of a worker that is alive (after a database outage
+    every heartbeat looks stale): both runs read the same unprocessed message. Only one may answer it; the
+    other rolls back, its reply included."""
+    async with sim_harness(make_settings, database_url) as h:
+        await h.say("1710", "hi")
+        factory = h.runtime.session_factory
+        async with transaction(factory) as session:
+            first = (
+                await session.execute(
+                    select(EventLog).where(EventLog.buyer_psid == "1710", EventLog.kind == "message")
+                )
+            ).scalar_one()
+            payload = copy.deepcopy(first.payload)
+            payload["message"] = {**payload["message"], "mid": "m-overlap", "text": "Is it still available?"}
+            payload["timestamp"] = first.timestamp_ms + 5_000
+            session.add(
+                EventLog(
+                    page_id=first.page_id,
+                    buyer_psid="1710",
+                    event_key="overlap-1",
+                    kind=first.kind,
+                    timestamp_ms=first.timestamp_ms + 5_000,
+                    payload=payload,
+                )
+            )
+        replies_before = len(h.sent_texts("1710"))
+        args = {"page_id": PAGE_ID, "buyer_psid": "1710"}
+        deps = h.runtime.conversation_deps
+        outcomes = await asyncio.gather(
+            process_conversation(deps, args), process_conversation(deps, args), return_exceptions=True
+        )
+        await h.settle()
+        # One run answered; the other found the message taken (PostgreSQL) or could not write beside the
+        # first (SQLite's one writer: a transient error, which the queue retries, and the retry finds
+        # nothing new). Neither failed otherwise.
+        answered = [o for o in outcomes if not isinstance(o, BaseException) and o.outbound_ids]
+        assert len(answered) == 1, outcomes
+        for other in outcomes:
+            if isinstance(other, BaseException):
+                assert is_transient(other), other
+        assert len(h.sent_texts("1710")) == replies_before + 1
+        async with factory() as session:
+            event = (
+                await session.execute(select(EventLog).where(EventLog.event_key == "overlap-1"))
+            ).scalar_one()
+            inbound = (
+                await session.execute(select(Message).where(Message.mid == "m-overlap"))
+            ).scalars().all()
+        assert event.processed_at is not None and len(inbound) == 1

@@ -62,14 +62,22 @@ async def process_conversation(deps: ConversationDeps, args: dict[str, Any]) -> 
     psid = str(args["buyer_psid"])
     now = deps.clock()
     try:
-        outcome = await _turn(deps, page_id, psid, now, careful=False)
-    except Exception as error:
-        if is_transient(error):
-            raise  # the database failed, not this conversation's data: the queue retries the job
-        # Something in this turn's events fails for a reason a retry would not change (poison): run the
-        # turn again with each event alone, so that only the failing one is set aside and the rest answered.
-        log.warning("conversation_turn_failed_retrying_carefully", error_type=type(error).__name__)
-        outcome = await _turn(deps, page_id, psid, now, careful=True)
+        try:
+            outcome = await _turn(deps, page_id, psid, now, careful=False)
+        except repo.EventsTakenError:
+            raise
+        except Exception as error:
+            if is_transient(error):
+                raise  # the database failed, not this conversation's data: the queue retries the job
+            # Something in this turn's events fails for a reason a retry would not change (poison): run
+            # the turn again with each event alone, so that only the failing one is set aside and the rest
+            # answered.
+            log.warning("conversation_turn_failed_retrying_carefully", error_type=type(error).__name__)
+            outcome = await _turn(deps, page_id, psid, now, careful=True)
+    except repo.EventsTakenError as taken:
+        # Another run of this job answered these events (see ``mark_events_processed``): nothing to do.
+        log.warning("conversation_turn_overlapped", detail=str(taken))
+        return TurnOutcome()
     if outcome.tenant_id is not None:
         if outcome.outbound_ids and not outcome.delivery_deferred:
             await deps.sender.deliver(outcome.tenant_id, outcome.outbound_ids, outcome.first_send)
@@ -114,6 +122,8 @@ async def _turn(
             await _requeue_orphans(session, deps, tenant, conversation)
         inputs: list[BuyerInput] = []
         input_events: list[EventLog] = []
+        # Event id -> outcome, written at the end with one conditional update (``mark_events_processed``).
+        processed: dict[int, str] = {}
         for event in events:
             if careful:
                 try:
@@ -127,8 +137,7 @@ async def _turn(
                     continue
             else:
                 result = await apply_event(session, deps.handlers, tenant, conversation, event)
-            event.processed_at = now
-            event.outcome = result.outcome[:200]
+            processed[event.id] = result.outcome
             outcome.graph_actions.extend(result.graph_actions)
             if result.buyer_input is not None:
                 inputs.append(result.buyer_input)
@@ -164,6 +173,8 @@ async def _turn(
                 # The reply to these messages cannot be composed: they are set aside, the seller told.
                 outcome.outbound, outcome.outbound_ids, outcome.delivery_deferred = [], None, False
                 await session.refresh(conversation)
+                for event in input_events:
+                    processed.pop(event.id, None)  # marked by set_aside instead
                 await set_aside.set_aside(session, tenant, conversation, input_events, error, now)
                 bot_may_answer = False
         elif bot_may_answer and await _loop_detected(session, deps, tenant, conversation, now):
@@ -183,6 +194,9 @@ async def _turn(
                 outcome.first_send = await deps.sender.gate(
                     session, outcome.outbound[0], conversation, tenant, settings, page.halt_reason
                 )
+        # Last, so that an overlapping run of this job (which waits here for this one's commit) rolls back
+        # everything it did, its reply included.
+        await repo.mark_events_processed(session, processed, now)
     return outcome
 
 

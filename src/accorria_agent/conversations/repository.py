@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, case, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -138,6 +138,38 @@ async def turn_start(session: AsyncSession, page_id: str, buyer_psid: str) -> Tu
     events = [row[5] for row in rows if row[5] is not None]
     page = PageContext(tenant, settings, halt_reason_of(control), conversation)
     return TurnStart(page, events, listing, conversation.listing_id if conversation is not None else None)
+
+
+class EventsTakenError(Exception):
+    """Another run of the conversation's job processed some of these events first (this run must roll back).
+
+    Not a database failure and not poison: the events were handled, once, by the other run."""
+
+
+async def mark_events_processed(session: AsyncSession, outcomes: dict[int, str], now: datetime) -> None:
+    """Mark the turn's events processed, each with its outcome, **only if no other run did**.
+
+    One conditional ``UPDATE`` (it replaces the unit of work's per-event update, so the turn pays no extra
+    round trip). Two runs of one conversation's job can overlap: the stalled-job recovery re-queues the
+    job of a worker whose heartbeat stopped, and after a database outage every heartbeat looks stale while
+    the worker is alive. Both runs read the same unprocessed events; on PostgreSQL the later ``UPDATE``
+    waits for the earlier run's commit and then matches fewer rows, SQLite serialises writers. Raises
+    :class:`EventsTakenError` then, so that its transaction (its reply too) rolls back: each buyer message
+    is answered once.
+    """
+    if not outcomes:
+        return
+    ids = list(outcomes)
+    outcome = case({event_id: text[:200] for event_id, text in outcomes.items()}, value=EventLog.id)
+    result = await session.execute(
+        update(EventLog)
+        .where(EventLog.id.in_(ids), EventLog.processed_at.is_(None))
+        .values(processed_at=now, outcome=outcome)
+        .execution_options(synchronize_session=False)
+    )
+    marked = int(getattr(result, "rowcount", 0) or 0)
+    if marked != len(ids):
+        raise EventsTakenError(f"{len(ids) - marked} of {len(ids)} events were processed by another run")
 
 
 def halt_reason_of(control: SendingControl | None) -> str | None:
