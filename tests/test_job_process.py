@@ -99,6 +99,33 @@ async def test_a_child_that_dies_is_restarted(sqlite_settings: Settings) -> None
     assert not _alive(second)
 
 
+async def test_a_restart_that_cannot_start_the_child_is_tried_again(
+    sqlite_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A child that dies before it reads its settings breaks the pipe (OSError in the parent): the
+    supervisor keeps trying instead of ending, so the jobs are not left without a process."""
+    jobs = JobProcess(sqlite_settings, restart_delay=0.05, stop_timeout=30)
+    await jobs.start()
+    real_spawn = jobs._spawn
+    failures = {"left": 2}
+
+    def flaky_spawn() -> None:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise BrokenPipeError(32, "Broken pipe")
+        real_spawn()
+
+    monkeypatch.setattr(jobs, "_spawn", flaky_spawn)
+    try:
+        first = jobs.pid
+        assert first is not None
+        os.kill(first, signal.SIGKILL)
+        await _async_wait_until(lambda: jobs.pid not in (None, first), "a child after two failed starts")
+        assert failures["left"] == 0 and jobs.starts == 2
+    finally:
+        await jobs.stop()
+
+
 _PARENT = """
 import asyncio, pickle, sys
 from accorria_agent.job_process import JobProcess

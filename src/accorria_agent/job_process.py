@@ -165,7 +165,16 @@ class JobProcess:
                 if time.monotonic() - began > 60
                 else min(delay * 2, self._max_restart_delay)
             )
-            self._spawn()
+            while not self._stopping:
+                try:
+                    self._spawn()
+                    break
+                except OSError as error:
+                    # A child that dies before it reads its settings (a broken interpreter or path) breaks
+                    # the pipe: keep trying with the growing pause, never end supervision.
+                    log.error("job_process_start_failed", error_type=type(error).__name__, retry_in=delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._max_restart_delay)
 
     def _read_live(self) -> None:
         fd = self._live_fd
