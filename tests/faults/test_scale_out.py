@@ -256,10 +256,12 @@ PG_OUTAGE_SECONDS = float(os.environ.get("ACCORRIA_TEST_PG_OUTAGE_SECONDS", "3")
 
 def _pg_ctl(action: str) -> None:
     version = sorted(os.listdir("/etc/postgresql"))[0]
+    # pg_ctl waits 140 s (its own default is 60 s, then it fails): a fast shutdown under this load has
+    # taken exactly authentication_timeout (60 s) more than once; the outage is then a minute long, which
+    # the agent must ride out as well.
+    wait = ["--", "-t", "140"] if action == "stop" else []
     subprocess.run(
-        # 150 s: a fast shutdown under this load has taken exactly authentication_timeout (60 s) more
-        # than once; the outage is then a minute long, which the agent must ride out as well.
-        ["pg_ctlcluster", "--skip-systemctl-redirect", version, PG_CLUSTER, action],
+        ["pg_ctlcluster", "--skip-systemctl-redirect", version, PG_CLUSTER, action, *wait],
         check=True,
         timeout=150,
         capture_output=True,

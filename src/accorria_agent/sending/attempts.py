@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+import structlog
 
 from accorria_agent.jobs.interface import JobRequest
 from accorria_agent.messenger.errors import GraphApiError
 from accorria_agent.messenger.graph_client import GraphClient
+from accorria_agent.messenger.rate_limit import RateLimiter
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.sending.jobs import DELIVER_OUTBOUND_TASK
 
@@ -19,6 +23,65 @@ if TYPE_CHECKING:
 
 MAX_DEFERRED_ATTEMPTS = 8
 HUMAN_DELAY_MAX_SECONDS = 4.0
+# Waits longer than this are not slept inside the conversation's job: the message is retried later.
+MAX_INLINE_WAIT_SECONDS = 2.0
+# A send whose answer was lost after Meta got the request (read timeout, connection lost): not repeated
+# at once; the echo or the stale claim decides (``OutboundDelivery._await_echo``).
+UNCONFIRMED = "unconfirmed"
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SendCall:
+    """One Send API message call: who, what, under which messaging type and tag, with our key."""
+
+    token: str
+    psid: str
+    body: dict[str, Any]
+    messaging_type: str
+    tag: str | None
+    key: str | None
+    page_id: str = ""
+
+
+async def send_with_retries(
+    graph: GraphClient, limiter: RateLimiter, call: SendCall, *, max_attempts: int, retry_base: float
+) -> tuple[str, str | None, str | None, float]:
+    """Call the Send API; returns (status, reason, mid, retry_in_seconds).
+
+    Transient errors are retried here with exponential backoff and jitter while the wait is short;
+    a longer wait (Meta's ``estimated_time_to_regain_access``, or retries used up) comes back as
+    ``retry_later`` so that the conversation is not held while we wait. A failure after the request
+    reached Meta whole comes back as :data:`UNCONFIRMED`, never retried here.
+    """
+    for attempt in range(1, max_attempts + 1):
+        try:
+            result = await graph.send_message(
+                call.token,
+                call.psid,
+                call.body,
+                messaging_type=call.messaging_type,
+                tag=call.tag,
+                metadata=call.key,
+            )
+            return "sent", None, result.message_id, 0.0
+        except GraphApiError as error:
+            if error.maybe_processed:
+                # Meta may have accepted it: sending it again now could reach the buyer twice.
+                log.warning("send_unconfirmed", error=error.summary(), attempt=attempt)
+                return UNCONFIRMED, error.summary(), None, 0.0
+            if not error.is_transient:
+                log.warning("send_failed", error=error.summary(), attempt=attempt)
+                return "failed", error.summary(), None, 0.0
+            if error.retry_after_seconds:
+                # Meta says when this Page may send again: every process must hold off, not just us.
+                await limiter.pause_until(call.page_id, error.retry_after_seconds)
+            wait = error.retry_after_seconds or retry_base * (2 ** (attempt - 1))
+            if wait > MAX_INLINE_WAIT_SECONDS or attempt == max_attempts:
+                return "retry_later", error.summary(), None, max(wait, retry_base * 2**attempt)
+            await asyncio.sleep(wait * (0.5 + random.random()))
+    return "retry_later", "exhausted inline retries", None, retry_base
 
 
 async def schedule_retry(

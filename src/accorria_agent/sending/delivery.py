@@ -11,7 +11,6 @@ it; what the claim is, and what a stale one means, is :func:`accorria_agent.send
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,7 +35,14 @@ from accorria_agent.metrics import Metrics
 from accorria_agent.sellers.models import MessengerSettings, MessengerTenant
 from accorria_agent.sellers.notifications import notify_seller
 from accorria_agent.sending import repository as repo
-from accorria_agent.sending.attempts import schedule_retry, typing_then_wait
+from accorria_agent.sending.attempts import MAX_INLINE_WAIT_SECONDS as MAX_INLINE_WAIT_SECONDS
+from accorria_agent.sending.attempts import UNCONFIRMED as UNCONFIRMED
+from accorria_agent.sending.attempts import (
+    SendCall,
+    schedule_retry,
+    send_with_retries,
+    typing_then_wait,
+)
 from accorria_agent.sending.held import RATE_LIMIT_HOLD, held_payload, release_order
 from accorria_agent.sending.jobs import DELIVER_OUTBOUND_TASK as DELIVER_OUTBOUND_TASK
 from accorria_agent.sending.jobs import RELEASE_RATE_LIMITED_TASK as RELEASE_RATE_LIMITED_TASK
@@ -57,11 +63,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-# A send whose answer was lost after Meta got the request (read timeout, connection lost): not repeated
-# at once; the echo or the stale claim decides (``OutboundDelivery._await_echo``).
-UNCONFIRMED = "unconfirmed"
-# Waits longer than this are not slept inside the conversation's job: the message is retried later.
-MAX_INLINE_WAIT_SECONDS = 2.0
 # After a Page was throttled, this process looks for its held replies before sending a new one (so a reply
 # composed later does not overtake them) for this long past the end of the wait.
 THROTTLE_MEMORY_SECONDS = 60.0
@@ -576,31 +577,11 @@ class OutboundDelivery:
         key: str | None,
         page_id: str = "",
     ) -> tuple[str, str | None, str | None, float]:
-        """Returns (status, reason, mid, retry_in_seconds).
-
-        Transient errors are retried here with exponential backoff and jitter while the wait is short;
-        a longer wait (Meta's ``estimated_time_to_regain_access``, or retries used up) comes back as
-        ``retry_later`` so that the conversation is not held while we wait.
-        """
-        for attempt in range(1, self._max_attempts + 1):
-            try:
-                result = await self._graph.send_message(
-                    token, psid, body, messaging_type=messaging_type, tag=tag, metadata=key
-                )
-                return "sent", None, result.message_id, 0.0
-            except GraphApiError as error:
-                if error.maybe_processed:
-                    # Meta may have accepted it: sending it again now could reach the buyer twice.
-                    log.warning("send_unconfirmed", error=error.summary(), attempt=attempt)
-                    return UNCONFIRMED, error.summary(), None, 0.0
-                if not error.is_transient:
-                    log.warning("send_failed", error=error.summary(), attempt=attempt)
-                    return "failed", error.summary(), None, 0.0
-                if error.retry_after_seconds:
-                    # Meta says when this Page may send again: every process must hold off, not just us.
-                    await self._limiter.pause_until(page_id, error.retry_after_seconds)
-                wait = error.retry_after_seconds or self._retry_base * (2 ** (attempt - 1))
-                if wait > MAX_INLINE_WAIT_SECONDS or attempt == self._max_attempts:
-                    return "retry_later", error.summary(), None, max(wait, self._retry_base * 2**attempt)
-                await asyncio.sleep(wait * (0.5 + random.random()))
-        return "retry_later", "exhausted inline retries", None, self._retry_base
+        """(status, reason, mid, retry_in): :func:`accorria_agent.sending.attempts.send_with_retries`."""
+        return await send_with_retries(
+            self._graph,
+            self._limiter,
+            SendCall(token, psid, body, messaging_type, tag, key, page_id),
+            max_attempts=self._max_attempts,
+            retry_base=self._retry_base,
+        )
