@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from accorria_agent import __version__
 
 
@@ -147,3 +149,22 @@ def test_worker_refuses_unsafe_settings_like_serve(tmp_path: Path) -> None:
 def test_jobs_commands_are_listed() -> None:
     result = run("jobs", "--help")
     assert result.returncode == 0 and "failed" in result.stdout and "retry" in result.stdout
+
+
+def test_a_database_that_does_not_answer_is_one_line_not_a_traceback() -> None:
+    result = run(
+        "bench", "workers", "--messages", "100",
+        "--database-url", "postgresql+asyncpg://postgres@127.0.0.1:9/nothing_here",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot connect: ConnectionRefusedError")
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.postgres
+def test_a_database_that_does_not_exist_is_named_in_one_line(postgres_database: str) -> None:
+    missing = postgres_database.rsplit("/", 1)[0] + "/accorria_no_such_db"
+    result = run("bench", "workers", "--messages", "100", "--database-url", missing)
+    assert result.returncode == 1
+    expected = 'error: cannot use the database: database "accorria_no_such_db" does not exist'
+    assert result.stderr.strip() == expected
