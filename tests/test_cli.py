@@ -157,7 +157,7 @@ def test_a_database_that_does_not_answer_is_one_line_not_a_traceback() -> None:
         "--database-url", "postgresql+asyncpg://postgres@127.0.0.1:9/nothing_here",
     )  # fmt: skip
     assert result.returncode == 1
-    assert result.stderr.startswith("error: cannot connect: ConnectionRefusedError")
+    assert result.stderr.startswith("error: cannot use the database: ConnectionRefusedError")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

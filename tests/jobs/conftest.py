@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from accorria_agent.jobs.procrastinate_queue import apply_schema
+from accorria_agent.jobs.procrastinate_schema import apply_schema
 from tests.conftest import _pg_execute, migrated_postgres_database
 
 PROCRASTINATE_TABLES = (

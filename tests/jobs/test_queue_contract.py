@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from accorria_agent.db.engine import create_engine, create_session_factory
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.jobs.interface import JobQueue, JobRequest, TaskRegistry
-from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue, apply_schema_to_connection
+from accorria_agent.jobs.procrastinate_queue import ProcrastinateJobQueue
+from accorria_agent.jobs.procrastinate_schema import apply_schema_to_connection
 from tests.conftest import _pg_execute
 from tests.jobs.conftest import truncate_procrastinate
 

@@ -268,7 +268,7 @@ def sibling_database(database_url: str, suffix: str) -> Iterator[str]:
     async def admin(statement: str) -> None:
         import asyncpg
 
-        from accorria_agent.jobs.procrastinate_queue import libpq_url
+        from accorria_agent.jobs.procrastinate_schema import libpq_url
 
         connection = await asyncpg.connect(libpq_url(database_url))
         try:

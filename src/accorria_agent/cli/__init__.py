@@ -494,36 +494,16 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(result if isinstance(result, int) else 0)
 
 
-# asyncpg's refusals that name what is wrong: no such database, bad password, no such role.
-_NAMED_DATABASE_REFUSALS = (
-    "InvalidCatalogNameError",
-    "InvalidPasswordError",
-    "InvalidAuthorizationSpecificationError",
-)
-
-
 def _unreachable(error: BaseException) -> str | None:
-    """What is wrong, when ``error`` is about reaching the database or another server (else ``None``): the
-    driver's own first line, without SQL, parameters or the URL's password."""
+    """The line to print when ``error`` is about reaching the database (else ``None``: a real bug)."""
     import sqlalchemy.exc
 
-    from accorria_agent.db.errors import is_transient
+    from accorria_agent.db.errors import unusable_database
 
-    if isinstance(error, sqlalchemy.exc.DBAPIError):
-        cause = error.orig.__cause__ if error.orig is not None else None
-        if cause is not None and type(cause).__name__ in _NAMED_DATABASE_REFUSALS:
-            return f"cannot use the database: {_first_line(cause)}"
-        if is_transient(error):
-            return f"cannot use the database: {_first_line(error)}"
-        return None
-    if isinstance(error, ConnectionError):  # asyncpg raises the socket's own error on connect
-        return f"cannot connect: {type(error).__name__}: {_first_line(error)}"
-    return None
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0][:300] if text else type(error).__name__
+    if not isinstance(error, sqlalchemy.exc.DBAPIError | ConnectionError):
+        return None  # asyncpg raises the socket's own ConnectionRefusedError on connect
+    reason = unusable_database(error)
+    return f"cannot use the database: {reason}" if reason is not None else None
 
 if __name__ == "__main__":
     main()

@@ -85,3 +85,27 @@ def is_transient(error: BaseException) -> bool:
 def describe(error: BaseException) -> str:
     """The error as stored in a row: type and message, cut to 500 characters, without NUL (PostgreSQL)."""
     return f"{type(error).__name__}: {error}".replace("\x00", "")[:500]
+
+
+# The server's refusals that say what is wrong with the URL: no such database, a bad password, no such role.
+_NAMED_REFUSALS: tuple[type[BaseException], ...] = (
+    asyncpg.exceptions.InvalidCatalogNameError,
+    asyncpg.exceptions.InvalidPasswordError,
+    asyncpg.exceptions.InvalidAuthorizationSpecificationError,
+)
+
+
+def unusable_database(error: BaseException) -> str | None:
+    """A one-line reason when ``error`` says the database cannot be used at all (missing, refusing us, down
+    or unreachable), else ``None``: the driver's own first line, without SQL, parameters or the password."""
+    for link in _chain(error):
+        if isinstance(link, _NAMED_REFUSALS):
+            return _first_line(link)
+    if is_transient(error):
+        return f"{type(error).__name__}: {_first_line(error)}"
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__

@@ -34,8 +34,8 @@ How the interface's promises map onto procrastinate (3.x schema, ``procrastinate
 * **Graceful stop.** :meth:`stop` lets running jobs finish for ``timeout`` seconds; procrastinate then
   cancels the rest, and the wrapper re-defers a copy of each before the row is closed ``aborted``.
 
-The schema: :func:`apply_schema` (sync), :func:`apply_schema_async`, or :func:`apply_schema_to_connection`
-from an Alembic migration; all idempotent and safe to run from several processes at once.
+The schema is installed by ``jobs/procrastinate_schema.py`` (from the CLI, tests, or an Alembic migration);
+idempotent and safe to run from several processes at once.
 """
 
 from __future__ import annotations
@@ -64,11 +64,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from accorria_agent.jobs.coalescing import queueing_locks, to_add
 from accorria_agent.jobs.interface import JobRequest, TaskRegistry
-from accorria_agent.jobs.procrastinate_schema import apply_schema as apply_schema
-from accorria_agent.jobs.procrastinate_schema import apply_schema_async as apply_schema_async
-from accorria_agent.jobs.procrastinate_schema import apply_schema_to_connection as apply_schema_to_connection
-from accorria_agent.jobs.procrastinate_schema import libpq_url as libpq_url
-from accorria_agent.jobs.procrastinate_schema import schema_sql as schema_sql
+from accorria_agent.jobs.procrastinate_schema import libpq_url
 
 log = structlog.get_logger(__name__)
 

@@ -19,7 +19,7 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
-    from accorria_agent.jobs.procrastinate_queue import apply_schema_to_connection
+    from accorria_agent.jobs.procrastinate_schema import apply_schema_to_connection
 
     apply_schema_to_connection(bind)
 
