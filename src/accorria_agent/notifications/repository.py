@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accorria_agent.notifications.models import (
@@ -36,12 +38,24 @@ async def webhook(session: AsyncSession, seller_id: int) -> NotificationWebhook 
 
 
 async def locked_dispatch_state(session: AsyncSession) -> NotificationDispatchState:
-    """The watermark row, locked so that one dispatcher at a time turns notifications into deliveries."""
+    """The watermark row, locked so that one dispatcher at a time turns notifications into deliveries.
+
+    The first pass on a new database creates the row. Two workers starting together both find none (the
+    other's row is not committed yet), so it is created with ``INSERT … ON CONFLICT DO NOTHING``: the
+    second waits for the first's transaction, inserts nothing, then locks the row the first committed
+    and goes on from its watermark (a plain insert failed there on the primary key).
+    """
     state = await session.get(NotificationDispatchState, 1, with_for_update=True)
     if state is None:
-        state = NotificationDispatchState(id=1, last_notification_id=0)
-        session.add(state)
-        await session.flush()
+        insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert_(NotificationDispatchState)
+            .values(id=1, last_notification_id=0)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        state = await session.get_one(
+            NotificationDispatchState, 1, with_for_update=True, populate_existing=True
+        )
     return state
 
 
