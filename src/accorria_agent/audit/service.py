@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accorria_agent.audit import repository as repo
 from accorria_agent.audit.models import AuditEvent
 from accorria_agent.audit.schemas import AuditEventOut, AuditPage
+from accorria_agent.db import tail
 from accorria_agent.db.base import utcnow
 
 ActorKind = Literal["bot", "member", "system"]
@@ -68,8 +69,23 @@ async def by_member(
 async def record_bot_replies(
     session: AsyncSession, seller_id: int, conversation_id: int, message_ids: list[int]
 ) -> None:
-    """One event per bot turn that wrote replies (none when it wrote nothing)."""
-    if message_ids:
+    """One event per bot turn that wrote replies (none when it wrote nothing).
+
+    On PostgreSQL the row is written with the turn's last statement (``db.tail``): no round trip of its own.
+    """
+    if message_ids and tail.defers(session):
+        row = {
+            "seller_id": seller_id,
+            "actor_kind": "bot",
+            "actor_id": None,
+            "action": "message.outbound",
+            "subject_type": "conversation",
+            "subject_id": str(conversation_id),
+            "details": {"message_ids": message_ids},
+            "occurred_at": utcnow(),
+        }
+        tail.add(session, "audit", row, repo.insert_part)
+    elif message_ids:
         await record(
             session,
             seller_id=seller_id,

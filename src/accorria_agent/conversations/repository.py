@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import BindParameter
 
 from accorria_agent.conversations.models import SENDING, Conversation, ConversationDraft, Message
+from accorria_agent.db import tail
 from accorria_agent.db.tenancy import tenant_select
 from accorria_agent.messenger.models import GLOBAL_SENDING_SCOPE, EventLog, SendingControl
 from accorria_agent.sellers.models import Listing, MessengerSettings, MessengerTenant
@@ -160,6 +161,16 @@ async def mark_events_processed(session: AsyncSession, outcomes: dict[int, str],
     if not outcomes:
         return
     ids = list(outcomes)
+    if tail.defers(session):
+        # The turn's deferred writes (its audit row, its live events) go out in the same statement.
+        lead = tail.Part(
+            _MARK_PROCESSED,
+            {"mark_now": now, "mark_ids": ids, "mark_outcomes": [text[:200] for text in outcomes.values()]},
+        )
+        marked = await tail.send_with(session, lead)
+        if marked != len(ids):
+            raise EventsTakenError(f"{len(ids) - marked} of {len(ids)} events were processed by another run")
+        return
     outcome = case({event_id: text[:200] for event_id, text in outcomes.items()}, value=EventLog.id)
     result = await session.execute(
         update(EventLog)
@@ -170,6 +181,14 @@ async def mark_events_processed(session: AsyncSession, outcomes: dict[int, str],
     marked = int(getattr(result, "rowcount", 0) or 0)
     if marked != len(ids):
         raise EventsTakenError(f"{len(ids) - marked} of {len(ids)} events were processed by another run")
+
+
+# mark_events_processed on PostgreSQL: one constant text for any number of events (arrays, not a CASE).
+_MARK_PROCESSED = (
+    "UPDATE messenger_events_log AS e SET processed_at = :mark_now, outcome = v.outcome "
+    "FROM unnest(CAST(:mark_ids AS int[]), CAST(:mark_outcomes AS text[])) AS v(id, outcome) "
+    "WHERE e.id = v.id AND e.processed_at IS NULL RETURNING e.id"
+)
 
 
 def halt_reason_of(control: SendingControl | None) -> str | None:
@@ -414,4 +433,3 @@ async def pending_drafts(
         )
     )
     return {draft.conversation_id: draft for draft in result.scalars()}
-

@@ -24,6 +24,8 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
+from accorria_agent.db import tail
+
 log = structlog.get_logger(__name__)
 
 CHANNEL = "accorria_live"
@@ -146,16 +148,13 @@ def hub_for(engine: AsyncEngine) -> LiveHub:
 
 
 def _pending(session: AsyncSession) -> list[Any]:
-    """This transaction's events waiting for its commit (listeners registered with the first)."""
+    """This transaction's events waiting for its commit, SQLite (listeners registered with the first)."""
     sync_session = session.sync_session
     pending: list[Any] | None = sync_session.info.get(_PENDING)
     if pending is None:
         pending = sync_session.info[_PENDING] = []
         bind = session.get_bind()
-        if bind.dialect.name == "postgresql":
-            event.listen(sync_session, "before_commit", _notify_before_commit, once=True)
-        else:
-            event.listen(sync_session, "after_commit", _after_commit(_engine_key(bind.engine.url)), once=True)
+        event.listen(sync_session, "after_commit", _after_commit(_engine_key(bind.engine.url)), once=True)
         event.listen(sync_session, "after_rollback", _discard, once=True)
     return pending
 
@@ -164,9 +163,14 @@ async def publish_in_transaction(session: AsyncSession, live_event: LiveEvent) -
     """Announce ``live_event`` to the account's dashboards if, and when, the caller's transaction commits.
 
     The events of a transaction wait in the session and go out together: on PostgreSQL in one
-    ``pg_notify`` statement right before the commit (one round trip per transaction, not per event, and
-    an event repeated within the transaction once), on SQLite to this process's hub after the commit.
+    ``pg_notify`` part of the transaction's tail statement (``db.tail``: with a turn's last statement, or
+    alone right before the commit; an event repeated within the transaction once), on SQLite to this
+    process's hub after the commit.
     """
+    if tail.defers(session):
+        # Sent with the transaction's last statement (a turn's), or alone right before its commit.
+        tail.add(session, "live", live_event, _notify_part)
+        return
     pending = _pending(session)
     if live_event not in pending:
         pending.append(live_event)
@@ -184,33 +188,34 @@ class _TenantEvent:
 
 # One statement for all of a transaction's events; those known by their Page get its seller here (a Page
 # without a seller announces nothing). The JSON has LiveEvent's keys.
-_NOTIFY_MANY = text(
-    "SELECT pg_notify(:channel, payload) FROM unnest(CAST(:payloads AS text[])) AS payload "
+_NOTIFY_MANY = (
+    "SELECT pg_notify(:live_channel, payload) FROM unnest(CAST(:live_payloads AS text[])) AS payload "
     "UNION ALL "
-    "SELECT pg_notify(:channel, json_build_object('seller_id', t.seller_id, 'kind', e.kind, "
+    "SELECT pg_notify(:live_channel, json_build_object('seller_id', t.seller_id, 'kind', e.kind, "
     "'conversation_id', e.conversation_id, 'message_id', e.message_id)::text) "
-    "FROM unnest(CAST(:tenants AS int[]), CAST(:kinds AS text[]), CAST(:conversations AS int[]), "
-    "CAST(:messages AS int[])) AS e(tenant_id, kind, conversation_id, message_id) "
+    "FROM unnest(CAST(:live_tenants AS int[]), CAST(:live_kinds AS text[]), "
+    "CAST(:live_conversations AS int[]), CAST(:live_messages AS int[])) "
+    "AS e(tenant_id, kind, conversation_id, message_id) "
     "JOIN messenger_tenants t ON t.id = e.tenant_id WHERE t.seller_id IS NOT NULL"
 )
 
 
-def _notify_before_commit(sync_session: Session) -> None:
-    # Inside the commit, still in the transaction: PostgreSQL delivers these only if it commits.
-    pending: list[Any] = sync_session.info.pop(_PENDING, [])
+def _notify_part(published: list[Any]) -> tail.Part | None:
+    """The ``pg_notify`` of the transaction's events (each once): a part of its tail statement."""
+    pending = list(dict.fromkeys(published))
     if not pending:
-        return
+        return None
     events = [e for e in pending if isinstance(e, LiveEvent)]
     by_tenant = [e for e in pending if isinstance(e, _TenantEvent)]
-    sync_session.execute(
+    return tail.Part(
         _NOTIFY_MANY,
         {
-            "channel": CHANNEL,
-            "payloads": [e.to_json() for e in events],
-            "tenants": [e.tenant_id for e in by_tenant],
-            "kinds": [e.kind for e in by_tenant],
-            "conversations": [e.conversation_id for e in by_tenant],
-            "messages": [e.message_id for e in by_tenant],
+            "live_channel": CHANNEL,
+            "live_payloads": [e.to_json() for e in events],
+            "live_tenants": [e.tenant_id for e in by_tenant],
+            "live_kinds": [e.kind for e in by_tenant],
+            "live_conversations": [e.conversation_id for e in by_tenant],
+            "live_messages": [e.message_id for e in by_tenant],
         },
     )
 
@@ -236,11 +241,8 @@ async def announce_for_tenant(
 ) -> None:
     """Like :func:`announce` for writers that know only the Page (tenant): its seller is looked up (on
     PostgreSQL inside the statement that sends the transaction's events; elsewhere by primary key)."""
-    if session.get_bind().dialect.name == "postgresql":
-        pending = _pending(session)
-        tenant_event = _TenantEvent(tenant_id, kind, conversation_id, message_id)
-        if tenant_event not in pending:
-            pending.append(tenant_event)
+    if tail.defers(session):
+        tail.add(session, "live", _TenantEvent(tenant_id, kind, conversation_id, message_id), _notify_part)
         return
     query = text("SELECT seller_id FROM messenger_tenants WHERE id = :id")
     seller_id = (await session.execute(query, {"id": tenant_id})).scalar_one_or_none()

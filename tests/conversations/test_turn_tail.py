@@ -1,0 +1,105 @@
+"""A turn's last writes: its events marked, its audit row and its live event, in one statement on PostgreSQL.
+
+The same outcome on both backends (SQLite writes them one by one); on PostgreSQL the audit row and the
+``pg_notify`` ride on the statement that marks the turn's events (``db.tail``), and a rolled-back
+transaction keeps none of what it deferred, nor leaks it into the next transaction of the same session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from accorria_agent.audit import service as audit
+from accorria_agent.audit.models import AuditEvent
+from accorria_agent.live.bus import LiveEvent, ensure_listening, publish_in_transaction
+from accorria_agent.messenger.models import EventLog
+from accorria_agent.sellers.models import MessengerTenant
+from accorria_agent.settings import Settings
+from tests.helpers import PAGE_ID
+from tests.sim_harness import SimHarness, sim_harness
+
+Make = Callable[..., Settings]
+
+
+async def _seller_id(h: SimHarness) -> int:
+    async with h.runtime.session_factory() as session:
+        query = select(MessengerTenant.seller_id).where(MessengerTenant.page_id == PAGE_ID)
+        seller_id = (await session.execute(query)).scalar_one()
+    assert seller_id is not None
+    return int(seller_id)
+
+
+async def test_a_turn_records_its_audit_row_and_announces_its_reply(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        seller_id = await _seller_id(h)
+        hub = await ensure_listening(h.runtime.engine)
+        dashboard = hub.subscribe(seller_id)
+        statements: list[str] = []
+
+        def capture(*args: Any) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(h.runtime.engine.sync_engine, "before_cursor_execute", capture)
+        try:
+            await h.say("2001", "hi, is it still available?")
+        finally:
+            event.remove(h.runtime.engine.sync_engine, "before_cursor_execute", capture)
+        replies = [m for m in await h.messages("2001") if m.author == "bot"]
+        assert len(replies) == 1 and len(h.sent_texts("2001")) == 1
+        conversation = await h.conversation("2001")
+        async with h.runtime.session_factory() as session:
+            rows = (
+                await session.execute(select(AuditEvent).where(AuditEvent.action == "message.outbound"))
+            ).scalars()
+            trail = [(row.seller_id, row.subject_id, row.details, row.actor_kind) for row in rows]
+            events = (await session.execute(select(EventLog).where(EventLog.buyer_psid == "2001"))).scalars()
+            outcomes = [(e.processed_at is not None, e.outcome) for e in events if e.kind == "message"]
+        assert trail == [(seller_id, str(conversation.id), {"message_ids": [replies[0].id]}, "bot")]
+        assert outcomes == [(True, outcomes[0][1])] and outcomes[0][1]
+        assert await dashboard.next(3) == LiveEvent(seller_id, "message", conversation.id)
+        hub.unsubscribe(dashboard)
+        if database_url.startswith("postgresql"):
+            alone = [
+                s
+                for s in statements
+                if s.lstrip().upper().startswith(("INSERT INTO AUDIT_EVENTS", "SELECT PG_NOTIFY"))
+            ]
+            assert alone == []  # no round trip of their own
+            tails = [s for s in statements if s.startswith("WITH tail_lead AS (UPDATE messenger_events_log")]
+            # The buyer's turn; the turn reconciling Meta's echo of the reply marks its event the same way.
+            assert len(tails) == 2
+            assert "INSERT INTO audit_events" in tails[0] and "pg_notify" in tails[0]
+
+
+@pytest.mark.postgres
+async def test_what_a_rolled_back_transaction_deferred_is_neither_kept_nor_sent_later(
+    postgres_database: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, postgres_database) as h:
+        seller_id = await _seller_id(h)
+        hub = await ensure_listening(h.runtime.engine)
+        dashboard = hub.subscribe(seller_id)
+        async with h.runtime.session_factory() as session:
+            with contextlib.suppress(RuntimeError):
+                async with session.begin():
+                    await audit.record_bot_replies(session, seller_id, 901, [1])
+                    await publish_in_transaction(session, LiveEvent(seller_id, "message", 901))
+                    raise RuntimeError("the change fails")
+            async with session.begin():  # the same session, the next transaction
+                await audit.record_bot_replies(session, seller_id, 902, [2])
+                await publish_in_transaction(session, LiveEvent(seller_id, "message", 902))
+        async with h.runtime.session_factory() as session:
+            subjects = (
+                await session.execute(select(AuditEvent.subject_id).order_by(AuditEvent.id))
+            ).scalars()
+            assert [s for s in subjects if s in ("901", "902")] == ["902"]
+        assert await dashboard.next(3) == LiveEvent(seller_id, "message", 902)
+        assert await dashboard.next(0.5) is None
+        hub.unsubscribe(dashboard)
