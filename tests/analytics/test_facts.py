@@ -142,7 +142,14 @@ async def test_every_facts_trigger_exists_after_migrating_to_head(
 
 # Columns a later migration added that today's code writes (it seeds the dataset on the schema just before
 # the facts): added by hand for the seeding, dropped again before upgrading, so their migrations add them.
-_LATER_COLUMNS = (("messenger_messages", "claimed_at", {"postgresql": "TIMESTAMP WITH TIME ZONE"}),)
+_LATER_COLUMNS = (
+    ("messenger_messages", "claimed_at", {"postgresql": "TIMESTAMP WITH TIME ZONE"}),
+    (
+        "listings",
+        "facts_revision",
+        {"postgresql": "INTEGER NOT NULL DEFAULT 0", "sqlite": "INTEGER NOT NULL DEFAULT 0"},
+    ),
+)
 
 
 async def _later_columns(database_url: str, *, add: bool) -> None:

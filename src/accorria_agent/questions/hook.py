@@ -19,8 +19,11 @@ if TYPE_CHECKING:
 class QuestionsHook(TurnHook):
     """Adds the seller's answers to the listing; asks the seller what the reply said we would ask."""
 
+    def __init__(self) -> None:
+        self._facts = service.FactsCache()
+
     async def listing_details(self, session: AsyncSession, listing: Listing) -> dict[str, str]:
-        return await service.listing_details(session, listing.id)
+        return await self._facts.details(session, listing)
 
     async def after_compose(
         self,

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +42,35 @@ class Answered:
 async def listing_details(session: AsyncSession, listing_id: int) -> dict[str, str]:
     """The seller's stated facts of a listing, keyed by topic (added to ``ListingFacts.details``)."""
     return {fact.topic: fact.answer for fact in await repo.facts_for_listing(session, listing_id)}
+
+
+class FactsCache:
+    """The stated facts of the listings this process answers about, by listing and facts revision.
+
+    The revision comes with the listing, which every turn reads anyway, so a cached entry is used only while
+    the database still says it is current: no invalidation across processes is needed. Bounded: the
+    least recently used listings are dropped first.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._entries: OrderedDict[int, tuple[int, dict[str, str]]] = OrderedDict()
+
+    async def details(self, session: AsyncSession, listing: Listing) -> dict[str, str]:
+        """The listing's facts (topic → answer): none read while it has never had one, else cached."""
+        revision = listing.facts_revision or 0
+        if revision == 0:
+            return {}
+        cached = self._entries.get(listing.id)
+        if cached is not None and cached[0] == revision:
+            self._entries.move_to_end(listing.id)
+            return dict(cached[1])
+        details = await listing_details(session, listing.id)
+        self._entries[listing.id] = (revision, details)
+        self._entries.move_to_end(listing.id)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return dict(details)
 
 
 async def ask_seller(
@@ -121,6 +151,7 @@ async def answer_question(
     else:
         fact.answer = text
         fact.updated_at = now
+    _facts_changed(listing)
     waiting = await repo.open_questions_on_topic(session, listing.id, question.topic)
     if question not in waiting:
         waiting.insert(0, question)  # answered before: the seller corrects it, the buyer hears again
@@ -172,6 +203,7 @@ async def update_fact(
         raise NotFound("fact not found")
     fact.answer = _check_answer(answer, listing)
     fact.updated_at = now
+    _facts_changed(listing)
     await session.flush()
     return fact
 
@@ -179,7 +211,16 @@ async def update_fact(
 async def delete_fact(session: AsyncSession, seller_id: int, listing_id: int, fact_id: int) -> None:
     """Remove a fact: the next buyer who asks is referred to the seller again."""
     fact = await repo.owned_fact(session, seller_id, listing_id, fact_id)
-    if fact is None:
+    listing = await repo.owned_listing(session, seller_id, listing_id)
+    if fact is None or listing is None:
         raise NotFound("fact not found")
     await session.delete(fact)
+    _facts_changed(listing)
     await session.flush()
+
+
+def _facts_changed(listing: Listing) -> None:
+    """Raise the listing's facts revision: every worker's cache of its facts is stale from this commit on.
+
+    An SQL increment, not a value computed here: two members answering at once count twice."""
+    listing.facts_revision = Listing.facts_revision + 1

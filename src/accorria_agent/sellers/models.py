@@ -108,4 +108,8 @@ class Listing(Base):
     reply_mode: Mapped[str | None] = mapped_column(String(16))
     # active | paused | sold | archived
     status: Mapped[str] = mapped_column(String(32), default="active")
+    # Raised (in SQL, so concurrent writers each count) whenever the seller's stated facts of this listing
+    # change (questions domain): a turn reads it with the listing and serves the facts from a cache while it
+    # is the same, and reads none while it is 0 (no fact ever stated).
+    facts_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
