@@ -11,7 +11,6 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlalchemy import event, select
 
 from accorria_agent.audit import service as audit
@@ -78,11 +77,10 @@ async def test_a_turn_records_its_audit_row_and_announces_its_reply(
             assert "INSERT INTO audit_events" in tails[0] and "pg_notify" in tails[0]
 
 
-@pytest.mark.postgres
 async def test_what_a_rolled_back_transaction_deferred_is_neither_kept_nor_sent_later(
-    postgres_database: str, make_settings: Make
+    database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, postgres_database) as h:
+    async with sim_harness(make_settings, database_url) as h:
         seller_id = await _seller_id(h)
         hub = await ensure_listening(h.runtime.engine)
         dashboard = hub.subscribe(seller_id)
@@ -103,3 +101,28 @@ async def test_what_a_rolled_back_transaction_deferred_is_neither_kept_nor_sent_
         assert await dashboard.next(3) == LiveEvent(seller_id, "message", 902)
         assert await dashboard.next(0.5) is None
         hub.unsubscribe(dashboard)
+
+
+async def test_a_returning_buyers_turn_reads_no_unsent_replies_nor_loop_count_on_its_own(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h:
+        await h.say("2101", "hi, is it still available?")
+        statements: list[str] = []
+
+        def capture(*args: Any) -> None:
+            statements.append(" ".join(str(args[2]).split()))
+
+        event.listen(h.runtime.engine.sync_engine, "before_cursor_execute", capture)
+        try:
+            await h.say("2101", "what's the mileage?")  # within a minute of the bot's first reply
+        finally:
+            event.remove(h.runtime.engine.sync_engine, "before_cursor_execute", capture)
+        assert len(h.sent_texts("2101")) == 2
+        orphan_check = (
+            "SELECT messenger_messages.id, messenger_messages.status, messenger_messages.claimed_at "
+        )
+        loop_count = "SELECT count(messenger_messages.id) AS"
+        # Both come with the turn's first statement now.
+        assert not [s for s in statements if s.startswith((orphan_check, loop_count))]
+        assert any(s.startswith("SELECT messenger_tenants.id") and loop_count[7:] in s for s in statements)

@@ -96,7 +96,8 @@ async def _turn(
     """
     outcome = TurnOutcome()
     async with transaction(deps.session_factory) as session:
-        start = await repo.turn_start(session, page_id, psid)  # events, Page, conversation: one round trip
+        # Events, Page, conversation, listing, unsent replies, the loop breaker's count: one round trip.
+        start = await repo.turn_start(session, page_id, psid, now - timedelta(seconds=LOOP_WINDOW_SECONDS))
         events, page = start.events, start.page
         outcome.events = len(events)
         tenant = page.tenant if page is not None else None
@@ -104,7 +105,7 @@ async def _turn(
             # A re-run with nothing new (a redelivery, or the retry of a job whose worker died): only
             # look for replies that worker recorded but may never have sent.
             existing = page.conversation
-            if existing is not None:
+            if existing is not None and start.has_unsent_replies:
                 await _requeue_orphans(session, deps, tenant, existing)
             return outcome
         if page is None or tenant is None:
@@ -116,9 +117,8 @@ async def _turn(
         outcome.tenant_id = tenant.id
         settings = page.settings
         known = page.conversation
-        created = known is None
         conversation = known if known is not None else await repo.new_conversation(session, tenant.id, psid)
-        if not created:  # a conversation created just now has no replies to recover
+        if start.has_unsent_replies:  # a conversation created just now has none
             await _requeue_orphans(session, deps, tenant, conversation)
         inputs: list[BuyerInput] = []
         input_events: list[EventLog] = []
@@ -177,7 +177,7 @@ async def _turn(
                     processed.pop(event.id, None)  # marked by set_aside instead
                 await set_aside.set_aside(session, tenant, conversation, input_events, error, now)
                 bot_may_answer = False
-        elif bot_may_answer and await _loop_detected(session, deps, tenant, conversation, now):
+        elif bot_may_answer and _loop_detected(deps, conversation, start.bot_replies_since, now):
             modes.apply(conversation, modes.Transition.HAND_OFF, at=now, reason=LOOP_REASON)
             await notify_seller(session, tenant.id, conversation.id, "handoff", _handoff_text(LOOP_REASON))
             outcome.graph_actions.append("pass_thread_control")
@@ -326,22 +326,20 @@ async def _notify_handoff(
 LOOP_REASON = "loop"
 
 
-async def _loop_detected(
-    session: AsyncSession,
-    deps: ConversationDeps,
-    tenant: MessengerTenant,
-    conversation: Conversation,
-    now: datetime,
+# The loop breaker counts the bot replies a thread drew within this many seconds.
+LOOP_WINDOW_SECONDS = 60
+
+
+def _loop_detected(
+    deps: ConversationDeps, conversation: Conversation, bot_replies: int, now: datetime
 ) -> bool:
-    """Whether this thread drew more bot replies in the last minute than the loop breaker allows."""
+    """Whether this thread drew more bot replies in the last minute than the loop breaker allows.
+
+    ``bot_replies``: the count since a minute before ``now``, read with the turn's first statement."""
     last = conversation.last_bot_message_at
-    if last is None or (now - last).total_seconds() >= 60:
-        return False  # the hot path: no recent bot reply, no query
-    since = now - timedelta(seconds=60)
-    return (
-        await repo.bot_messages_since(session, tenant.id, conversation.id, since)
-        >= deps.loop_limit_per_minute
-    )
+    if last is None or (now - last).total_seconds() >= LOOP_WINDOW_SECONDS:
+        return False
+    return bot_replies >= deps.loop_limit_per_minute
 
 
 # Long enough for Meta's echo of a send that did go through to reconcile it first (then nothing is resent).

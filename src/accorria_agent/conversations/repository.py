@@ -77,6 +77,10 @@ class TurnStart:
     # conversation: ``None``). A turn that changes the ``listing_id`` (a referral) reads the listing again.
     listing: Listing | None = None
     listing_for_id: int | None = None
+    # Whether the conversation has bot replies still pending or claimed (``orphaned_outbound`` reads them
+    # only then), and how many bot replies it drew since ``loop_since`` (the loop breaker's count).
+    has_unsent_replies: bool = False
+    bot_replies_since: int = 0
 
 
 def _turn_start_statement() -> Any:
@@ -94,8 +98,34 @@ def _turn_start_statement() -> Any:
         .correlate(MessengerTenant)
         .scalar_subquery(),
     )
+    own_replies = and_(
+        Message.tenant_id == MessengerTenant.id,
+        Message.conversation_id == Conversation.id,
+        Message.author == "bot",
+    )
+    unsent = (
+        select(Message.id)
+        .where(own_replies, Message.direction == "outbound", Message.status.in_(("pending", SENDING)))
+        .correlate(MessengerTenant, Conversation)
+        .exists()
+    )
+    recent = (
+        select(func.count(Message.id))
+        .where(own_replies, Message.created_at >= bindparam("loop_since"))
+        .correlate(MessengerTenant, Conversation)
+        .scalar_subquery()
+    )
     return (
-        select(MessengerTenant, MessengerSettings, SendingControl, Conversation, Listing, EventLog)
+        select(
+            MessengerTenant,
+            MessengerSettings,
+            SendingControl,
+            Conversation,
+            Listing,
+            EventLog,
+            unsent,
+            recent,
+        )
         .outerjoin(MessengerSettings, MessengerSettings.tenant_id == MessengerTenant.id)
         .outerjoin(SendingControl, SendingControl.scope == GLOBAL_SENDING_SCOPE)
         .outerjoin(
@@ -121,15 +151,17 @@ def _turn_start_statement() -> Any:
 _TURN_START = _turn_start_statement()
 
 
-async def turn_start(session: AsyncSession, page_id: str, buyer_psid: str) -> TurnStart:
+async def turn_start(session: AsyncSession, page_id: str, buyer_psid: str, loop_since: datetime) -> TurnStart:
     """The Page's context with the buyer's conversation, its unprocessed events (in order) and its listing,
     in one statement: one row per event (or one row without), each carrying the same Page, conversation
     and listing columns. A Page that is not served has no row: its events are then read alone.
 
     Tenant-scoped like :func:`page_context`: the conversation, events and listing are joined on the tenant
-    (and Page) the same row resolves from ``page_id``.
+    (and Page) the same row resolves from ``page_id``. With them, whether the conversation has unsent bot
+    replies and how many it drew since ``loop_since``, so that a turn reads neither separately.
     """
-    result = await session.execute(_TURN_START, {"page_id": page_id, "buyer_psid": buyer_psid})
+    params = {"page_id": page_id, "buyer_psid": buyer_psid, "loop_since": loop_since}
+    result = await session.execute(_TURN_START, params)
     rows: list[Any] = list(result.all())
     if not rows:
         return TurnStart(None, await pending_events(session, page_id, buyer_psid))
@@ -138,7 +170,8 @@ async def turn_start(session: AsyncSession, page_id: str, buyer_psid: str) -> Tu
         settings = await settings_for(session, tenant.id)
     events = [row[5] for row in rows if row[5] is not None]
     page = PageContext(tenant, settings, halt_reason_of(control), conversation)
-    return TurnStart(page, events, listing, conversation.listing_id if conversation is not None else None)
+    listing_for_id = conversation.listing_id if conversation is not None else None
+    return TurnStart(page, events, listing, listing_for_id, bool(rows[0][6]), int(rows[0][7] or 0))
 
 
 class EventsTakenError(Exception):
@@ -338,17 +371,6 @@ async def recent_messages(
         .limit(limit)
     )
     return list(reversed(result.scalars().all()))
-
-
-async def bot_messages_since(
-    session: AsyncSession, tenant_id: int, conversation_id: int, since: datetime
-) -> int:
-    """How many bot replies this conversation has had since ``since`` (the loop breaker's count)."""
-    query = tenant_select(Message, tenant_id).where(
-        Message.conversation_id == conversation_id, Message.author == "bot", Message.created_at >= since
-    )
-    result = await session.execute(query.with_only_columns(func.count(Message.id)))
-    return int(result.scalar_one())
 
 
 def new_outbound(
