@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from starlette.types import Receive, Scope, Send
 
 from accorria_agent import __version__
 from accorria_agent.accounts.audit_routes import router as audit_router
@@ -26,13 +27,18 @@ from accorria_agent.dashboard.live_routes import router as live_router
 from accorria_agent.dashboard.routes import router as dashboard_router
 from accorria_agent.deals.routes import router as deals_router
 from accorria_agent.errors import DomainError
-from accorria_agent.http_hardening import HardeningMiddleware, HardeningPolicy, validation_error_handler
+from accorria_agent.http_hardening import (
+    HardeningMiddleware,
+    HardeningPolicy,
+    refusal,
+    security_headers,
+    validation_error_handler,
+)
 from accorria_agent.jobs.embedded import EmbeddedJobQueue
 from accorria_agent.listings.routes import api as listings_api
 from accorria_agent.listings.routes import pages as listings_pages
+from accorria_agent.messenger.routes import WebhookEndpoint
 from accorria_agent.messenger.routes import router as webhook_router
-from accorria_agent.messenger.routes import webhook_routes
-from accorria_agent.metrics import WebhookStatusMiddleware
 from accorria_agent.notifications.routes import router as notifications_router
 from accorria_agent.pages.routes import router as pages_router
 from accorria_agent.privacy.routes import router as privacy_router
@@ -92,8 +98,14 @@ def create_app(
     production = settings.accorria_env == "production"
     # The API's map is for developers: in production nobody gets it (docs/security.md).
     docs: dict[str, Any] = {"docs_url": None, "redoc_url": None, "openapi_url": None} if production else {}
-    app = FastAPI(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan, **docs)
+    app = AgentApp(title="Accorria Messenger Agent", version=__version__, lifespan=lifespan, **docs)
     app.state.runtime = runtime
+    webhook_headers = security_headers("/webhook", production=production)
+    app.webhook = WebhookEndpoint(
+        lambda: app.state.runtime,
+        webhook_headers,
+        lambda status, detail, code: refusal(status, detail, code, webhook_headers),
+    )
     install_error_handlers(app)
     app.add_middleware(
         HardeningMiddleware,
@@ -105,7 +117,6 @@ def create_app(
             upload_max_body_bytes=settings.photo_max_bytes + 64 * 1024,
         ),
     )
-    app.router.routes.extend(webhook_routes())
     app.include_router(webhook_router)
     app.include_router(dashboard_router)
     app.include_router(draft_router)
@@ -140,7 +151,6 @@ def create_app(
             return JSONResponse({"detail": "not found", "code": "not_found"}, status_code=404)
         return await render_metrics(runtime)
 
-    app.add_middleware(WebhookStatusMiddleware, metrics=runtime.metrics)
     return app
 
 
@@ -176,6 +186,24 @@ def _metrics_authorised(request: Request, token: str) -> bool:
         return False
     scheme, _, presented = request.headers.get("authorization", "").partition(" ")
     return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), token.encode())
+
+
+class AgentApp(FastAPI):
+    """The FastAPI app with Meta's deliveries (``POST /webhook``) served ahead of its routing and middleware
+    (see :class:`~accorria_agent.messenger.routes.WebhookEndpoint`); any other request goes the usual way."""
+
+    webhook: WebhookEndpoint | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            self.webhook is not None
+            and scope["type"] == "http"
+            and scope["path"] == "/webhook"
+            and scope["method"] == "POST"
+        ):
+            await self.webhook(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -125,18 +125,32 @@ def _json_response(
     ]
 
 
+def security_headers(path: str, *, production: bool) -> tuple[tuple[bytes, bytes], ...]:
+    """The security headers every response on ``path`` carries (a route's own, stricter values win)."""
+    common = (*_BASE_HEADERS, *((_HSTS,) if production else ()))
+    if path in _DOCS_PATHS:
+        return common
+    csp = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
+    if path.startswith(("/api", "/facebook/")):
+        return (*common, csp, _NO_STORE)
+    return (*common, csp)
+
+
+def refusal(status: int, detail: str, code: str, extra: Iterable[tuple[bytes, bytes]] = ()) -> list[Message]:
+    """The ASGI messages of a refusal: ``{"detail", "code"}`` with ``status`` and ``extra`` headers."""
+    return _json_response(status, detail, code, extra)
+
+
 class HardeningMiddleware:
-    """See the module docstring. Pure ASGI, so the webhook's hot path pays a few header look-ups."""
+    """See the module docstring. Pure ASGI, so a request pays a few header look-ups."""
 
     def __init__(self, app: ASGIApp, policy: HardeningPolicy) -> None:
         self.app = app
         self.policy = policy
-        # Built once: the webhook's hot path only picks a list.
-        common = [*_BASE_HEADERS, *((_HSTS,) if policy.production else ())]
-        csp = (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())
-        self._page_headers = (*common, csp)
-        self._api_headers = (*common, csp, _NO_STORE)
-        self._docs_headers = tuple(common)
+        # Built once: a request only picks a tuple.
+        self._page_headers = security_headers("/", production=policy.production)
+        self._api_headers = security_headers("/api", production=policy.production)
+        self._docs_headers = security_headers("/docs", production=policy.production)
 
     def _response_headers(self, path: str) -> tuple[tuple[bytes, bytes], ...]:
         if path.startswith(("/api", "/facebook/")):

@@ -192,30 +192,3 @@ class PhraserCollector(Collector):
         for reason, count in sorted(self._metrics.fallbacks.items()):
             fallbacks.add_metric([reason], float(count))
         yield fallbacks
-
-
-class WebhookStatusMiddleware:
-    """Pure ASGI middleware: counts the HTTP status of every answer on ``path`` (cheap on the hot path)."""
-
-    def __init__(self, app: Any, metrics: Metrics, path: str = "/webhook") -> None:
-        self.app, self._metrics, self._path = app, metrics, path
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") != "http" or scope.get("path") != self._path:
-            await self.app(scope, receive, send)
-            return
-        counted = False
-
-        async def send_counting(message: Any) -> None:
-            nonlocal counted
-            if message.get("type") == "http.response.start" and not counted:
-                counted = True
-                self._metrics.webhook_responses.labels(status=str(message.get("status", 0))).inc()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_counting)
-        except Exception:
-            if not counted:
-                self._metrics.webhook_responses.labels(status="500").inc()
-            raise
