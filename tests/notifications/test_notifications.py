@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
@@ -147,6 +147,129 @@ async def test_each_member_is_mailed_at_their_own_address_by_their_own_preferenc
         )
         # The account's own address is no longer mailed once it has members.
         assert all(m.to != "seller-100200300@example.com" for m in mailer.sent)
+
+
+async def _two_members_on_the_digest(h: SimHarness, *, spare: bool = False) -> tuple[int, int, int]:
+    """An owner and a staff member of the harness's account, both on the daily digest of "scam".
+
+    With ``spare`` a member of no account is made first, so neither id is the seller's (1).
+    """
+    async with transaction(h.runtime.session_factory) as session:
+        tenant = await session.get(MessengerTenant, h.tenant_id)
+        assert tenant is not None
+        if spare:
+            session.add(Member(email="spare@elsewhere.example", name="Spare", password_hash="x"))
+            await session.flush()
+        owner = Member(email="owner@dealer.example", name="Owner", password_hash="x")
+        staff = Member(email="staff@dealer.example", name="Staff", password_hash="x")
+        session.add_all([owner, staff])
+        await session.flush()
+        session.add_all(
+            [Membership(seller_id=tenant.seller_id, member_id=owner.id, role="owner")]
+            + [Membership(seller_id=tenant.seller_id, member_id=staff.id, role="staff")]
+            + [
+                NotificationPreference(
+                    seller_id=tenant.seller_id, member_id=member_id, email_kinds=["scam"], email_mode="digest"
+                )
+                for member_id in (owner.id, staff.id)
+            ]
+        )
+        return tenant.seller_id, owner.id, staff.id
+
+
+async def test_every_member_on_the_digest_gets_their_own_digest_once_a_day(
+    database_url: str, make_settings: Make
+) -> None:
+    async with sim_harness(make_settings, database_url) as h, httpx.AsyncClient() as http:
+        seller_id, owner_id, staff_id = await _two_members_on_the_digest(h)
+        mailer = InMemoryMailer()
+        morning = datetime(2031, 5, 6, 9, 0, tzinfo=UTC)
+        await notify(h, "scam", "Possible scam.")
+        await one_pass(h, mailer, http, now=morning)
+        assert mailer.sent == []  # both wait for the digest
+        await one_pass(h, mailer, http, now=morning.replace(hour=13), digest=True)
+        await notify(h, "scam", "Another possible scam.")
+        await one_pass(h, mailer, http, now=morning.replace(hour=14), digest=True)  # same day: nothing more
+        assert sorted((m.to, m.subject, m.idempotency_key) for m in mailer.sent) == [
+            (
+                "owner@dealer.example",
+                "Accorria: your daily digest",
+                f"digest:{seller_id}:{owner_id}:2031-05-06",
+            ),
+            (
+                "staff@dealer.example",
+                "Accorria: your daily digest",
+                f"digest:{seller_id}:{staff_id}:2031-05-06",
+            ),
+        ]
+        assert all("Possible scam." in m.text and "Another" not in m.text for m in mailer.sent)
+
+        # The next day each gets what waited since, once.
+        await one_pass(h, mailer, http, now=morning + timedelta(days=1, hours=4), digest=True)
+        await one_pass(h, mailer, http, now=morning + timedelta(days=1, hours=5), digest=True)
+        assert sorted(m.to for m in mailer.sent[2:]) == ["owner@dealer.example", "staff@dealer.example"]
+        assert all("Another possible scam." in m.text for m in mailer.sent[2:])
+
+
+async def _sent_under_the_old_key(h: SimHarness, seller_id: int, to: str, now: datetime) -> None:
+    """The row the code before the fix wrote for a digest: ``digest:<seller>:<seller>:<date>``."""
+    async with transaction(h.runtime.session_factory) as session:
+        session.add(
+            NotificationDelivery(
+                seller_id=seller_id,
+                channel="digest",
+                recipient=to,
+                idempotency_key=f"digest:{seller_id}:{seller_id}:{now.date().isoformat()}",
+                status="sent",
+                attempts=1,
+                created_at=now,
+                delivered_at=now,
+            )
+        )
+
+
+async def test_a_digest_sent_today_under_the_old_key_is_not_sent_again(
+    database_url: str, make_settings: Make
+) -> None:
+    """A row of today keyed the old way went to its recipient, who gets no second digest that day; the
+    account's other members still get theirs."""
+    async with sim_harness(make_settings, database_url) as h, httpx.AsyncClient() as http:
+        seller_id, owner_id, staff_id = await _two_members_on_the_digest(h, spare=True)
+        assert seller_id not in (owner_id, staff_id)
+        now = datetime(2031, 5, 6, 13, 0, tzinfo=UTC)
+        await _sent_under_the_old_key(h, seller_id, "owner@dealer.example", now)
+        mailer = InMemoryMailer()
+        await notify(h, "scam", "Possible scam.")
+        await one_pass(h, mailer, http, now=now, digest=True)
+        await one_pass(h, mailer, http, now=now + timedelta(hours=1), digest=True)
+        assert [(m.to, m.idempotency_key) for m in mailer.sent] == [
+            ("staff@dealer.example", f"digest:{seller_id}:{staff_id}:2031-05-06")
+        ]
+        await one_pass(h, mailer, http, now=now + timedelta(days=1), digest=True)
+        assert [(m.to, m.idempotency_key) for m in mailer.sent[1:]] == [
+            ("owner@dealer.example", f"digest:{seller_id}:{owner_id}:2031-05-07")
+        ]
+
+
+async def test_a_member_whose_id_is_the_sellers_waits_a_day_when_the_old_key_went_to_another(
+    database_url: str, make_settings: Make
+) -> None:
+    """The old key of today is also the new key of the member whose id is the seller's: when it went to
+    another member, that one's digest waits for tomorrow (never a failed pass, never a second mail)."""
+    async with sim_harness(make_settings, database_url) as h, httpx.AsyncClient() as http:
+        seller_id, owner_id, staff_id = await _two_members_on_the_digest(h)
+        assert owner_id == seller_id
+        now = datetime(2031, 5, 6, 13, 0, tzinfo=UTC)
+        await _sent_under_the_old_key(h, seller_id, "staff@dealer.example", now)
+        mailer = InMemoryMailer()
+        await notify(h, "scam", "Possible scam.")
+        passes = [await one_pass(h, mailer, http, now=now, digest=True) for _ in range(2)]
+        assert [p["digests"] for p in passes] == [0, 0] and mailer.sent == []
+        await one_pass(h, mailer, http, now=now + timedelta(days=1), digest=True)
+        assert sorted(m.idempotency_key for m in mailer.sent) == [
+            f"digest:{seller_id}:{owner_id}:2031-05-07",
+            f"digest:{seller_id}:{staff_id}:2031-05-07",
+        ]
 
 
 async def test_the_webhook_is_signed_and_retried_with_backoff(database_url: str, make_settings: Make) -> None:

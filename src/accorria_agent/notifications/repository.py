@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -74,6 +74,22 @@ async def notifications_after(session: AsyncSession, last_id: int) -> list[tuple
 async def delivery_exists(session: AsyncSession, key: str) -> bool:
     found = await session.execute(
         select(NotificationDelivery.id).where(NotificationDelivery.idempotency_key == key)
+    )
+    return found.first() is not None
+
+
+async def digest_sent(session: AsyncSession, key: str, *, legacy_key: str, recipient: str) -> bool:
+    """Whether the digest ``key`` went, or one keyed the old way (``legacy_key``) went to ``recipient``."""
+    found = await session.execute(
+        select(NotificationDelivery.id).where(
+            or_(
+                NotificationDelivery.idempotency_key == key,
+                and_(
+                    NotificationDelivery.idempotency_key == legacy_key,
+                    NotificationDelivery.recipient == recipient,
+                ),
+            )
+        )
     )
     return found.first() is not None
 

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import structlog
@@ -154,7 +154,7 @@ async def _record_deliveries(
             notification_id=notification.id,
             channel="email",
             recipient=recipient.address,
-            idempotency_key=f"email:{notification.id}:{recipient.member_id}",
+            idempotency_key=_email_key(notification.id, recipient.member_id),
             status="digest" if recipient.mode == "digest" else "pending",
             created_at=now,
         )
@@ -178,6 +178,19 @@ async def _record_deliveries(
             session.add(delivery)
             count += 1
     return count
+
+
+def _email_key(notification_id: int, member_id: int) -> str:
+    return f"email:{notification_id}:{member_id}"
+
+
+def _member_of(delivery: NotificationDelivery) -> int:
+    """The member an email delivery is for: the last field of its key (see :func:`_email_key`)."""
+    return int(delivery.idempotency_key.rsplit(":", 1)[1])
+
+
+def _digest_key(seller_id: int, member_id: int, day: date) -> str:
+    return f"digest:{seller_id}:{member_id}:{day.isoformat()}"
 
 
 async def _recipients(session: AsyncSession, seller: Seller) -> list[tuple[int, str]]:
@@ -281,14 +294,24 @@ async def _post_webhook(
 
 
 async def send_digests(session: AsyncSession, *, mailer: Mailer, now: datetime) -> int:
-    """One mail per member with every notification waiting for their digest; returns mails sent."""
-    groups: dict[tuple[int, str], list[tuple[NotificationDelivery, SellerNotification]]] = {}
+    """One mail per member with every notification waiting for their digest; returns mails sent.
+
+    At most one digest per member and day (key ``digest:<seller>:<member>:<date>``). Keys written before
+    the member was in them were ``digest:<seller>:<seller>:<date>``: such a row of today counts as sent to
+    its recipient (an address is one member's), so nobody gets a second digest on the day of the change.
+    The member whose id is the seller's has the old key as theirs: if it went to another member that day,
+    their digest waits for the next.
+    """
+    groups: dict[tuple[int, int], list[tuple[NotificationDelivery, SellerNotification]]] = {}
     for delivery, notification in await repo.digest_waiting(session):
-        groups.setdefault((delivery.seller_id, delivery.recipient), []).append((delivery, notification))
+        groups.setdefault((delivery.seller_id, _member_of(delivery)), []).append((delivery, notification))
     mails = 0
-    for (seller_id, recipient), items in groups.items():
-        key = f"digest:{seller_id}:{seller_id}:{now.date().isoformat()}"
-        if await repo.delivery_exists(session, key):
+    for (seller_id, member_id), items in groups.items():
+        # The address the member had when their latest notification was dispatched.
+        recipient = max(items, key=lambda item: item[0].id)[0].recipient
+        key = _digest_key(seller_id, member_id, now.date())
+        legacy_key = _digest_key(seller_id, seller_id, now.date())
+        if await repo.digest_sent(session, key, legacy_key=legacy_key, recipient=recipient):
             continue  # today's digest went already; these wait for tomorrow's
         lines = [f"- {n.kind.replace('_', ' ')}: {n.text}" for _, n in items]
         text = f"Your day on Accorria ({len(items)} notifications):\n\n" + "\n".join(lines) + "\n"
