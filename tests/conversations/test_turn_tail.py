@@ -8,14 +8,16 @@ transaction keeps none of what it deferred, nor leaks it into the next transacti
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, select
 
 from accorria_agent.audit import service as audit
 from accorria_agent.audit.models import AuditEvent
-from accorria_agent.live.bus import LiveEvent, ensure_listening, publish_in_transaction
+from accorria_agent.db.engine import transaction
+from accorria_agent.live.bus import LiveEvent, Subscription, ensure_listening, publish_in_transaction
 from accorria_agent.messenger.models import EventLog
 from accorria_agent.sellers.models import MessengerTenant
 from accorria_agent.settings import Settings
@@ -33,13 +35,25 @@ async def _seller_id(h: SimHarness) -> int:
     return int(seller_id)
 
 
-async def test_a_turn_records_its_audit_row_and_announces_its_reply(
-    database_url: str, make_settings: Make
-) -> None:
+@asynccontextmanager
+async def _watched(
+    make_settings: Make, database_url: str
+) -> AsyncIterator[tuple[SimHarness, int, Subscription]]:
+    """A harness, its seller's id, and a dashboard subscribed to that seller's live events."""
     async with sim_harness(make_settings, database_url) as h:
         seller_id = await _seller_id(h)
         hub = await ensure_listening(h.runtime.engine)
         dashboard = hub.subscribe(seller_id)
+        try:
+            yield h, seller_id, dashboard
+        finally:
+            hub.unsubscribe(dashboard)
+
+
+async def test_a_turn_records_its_audit_row_and_announces_its_reply(
+    database_url: str, make_settings: Make
+) -> None:
+    async with _watched(make_settings, database_url) as (h, seller_id, dashboard):
         statements: list[str] = []
 
         def capture(*args: Any) -> None:
@@ -63,7 +77,6 @@ async def test_a_turn_records_its_audit_row_and_announces_its_reply(
         assert trail == [(seller_id, str(conversation.id), {"message_ids": [replies[0].id]}, "bot")]
         assert outcomes == [(True, outcomes[0][1])] and outcomes[0][1]
         assert await dashboard.next(3) == LiveEvent(seller_id, "message", conversation.id)
-        hub.unsubscribe(dashboard)
         if database_url.startswith("postgresql"):
             alone = [
                 s
@@ -80,10 +93,7 @@ async def test_a_turn_records_its_audit_row_and_announces_its_reply(
 async def test_what_a_rolled_back_transaction_deferred_is_neither_kept_nor_sent_later(
     database_url: str, make_settings: Make
 ) -> None:
-    async with sim_harness(make_settings, database_url) as h:
-        seller_id = await _seller_id(h)
-        hub = await ensure_listening(h.runtime.engine)
-        dashboard = hub.subscribe(seller_id)
+    async with _watched(make_settings, database_url) as (h, seller_id, dashboard):
         async with h.runtime.session_factory() as session:
             with contextlib.suppress(RuntimeError):
                 async with session.begin():
@@ -100,7 +110,6 @@ async def test_what_a_rolled_back_transaction_deferred_is_neither_kept_nor_sent_
             assert [s for s in subjects if s in ("901", "902")] == ["902"]
         assert await dashboard.next(3) == LiveEvent(seller_id, "message", 902)
         assert await dashboard.next(0.5) is None
-        hub.unsubscribe(dashboard)
 
 
 async def test_a_returning_buyers_turn_reads_no_unsent_replies_nor_loop_count_on_its_own(
@@ -126,3 +135,32 @@ async def test_a_returning_buyers_turn_reads_no_unsent_replies_nor_loop_count_on
         # Both come with the turn's first statement now.
         assert not [s for s in statements if s.startswith((orphan_check, loop_count))]
         assert any(s.startswith("SELECT messenger_tenants.id") and loop_count[7:] in s for s in statements)
+
+
+async def test_what_a_rolled_back_savepoint_deferred_is_rolled_back_with_it(
+    database_url: str, make_settings: Make
+) -> None:
+    async with _watched(make_settings, database_url) as (h, seller_id, dashboard):
+        async with transaction(h.runtime.session_factory) as session:
+            await publish_in_transaction(session, LiveEvent(seller_id, "conversation", 910))
+            with contextlib.suppress(RuntimeError):
+                async with session.begin_nested():  # as a careful turn runs one event or composition
+                    async with session.begin_nested():
+                        await audit.record_bot_replies(session, seller_id, 911, [1])
+                        await publish_in_transaction(session, LiveEvent(seller_id, "message", 911))
+                    raise RuntimeError("this event fails")
+            async with session.begin_nested():
+                await audit.record_bot_replies(session, seller_id, 912, [2])
+                await publish_in_transaction(session, LiveEvent(seller_id, "message", 912))
+            assert await dashboard.next(0.3) is None  # a savepoint's release is not the commit
+        async with h.runtime.session_factory() as session:
+            subjects = (
+                await session.execute(select(AuditEvent.subject_id).order_by(AuditEvent.id))
+            ).scalars()
+            assert [s for s in subjects if s in ("911", "912")] == ["912"]
+        heard = [await dashboard.next(3), await dashboard.next(3)]
+        assert sorted(heard, key=str) == [
+            LiveEvent(seller_id, "conversation", 910),  # published before the savepoint that failed
+            LiveEvent(seller_id, "message", 912),
+        ]
+        assert await dashboard.next(0.5) is None

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 _TAIL = "transaction_tail"
 
@@ -45,12 +45,13 @@ def add(session: AsyncSession, key: str, item: Any, build: Builder) -> None:
     """Defer ``item`` to the end of this transaction: all items under ``key`` go to ``build`` together,
     once, and the part it returns is sent (``None``: nothing to send). Only where :func:`defers`."""
     sync_session = session.sync_session
-    tails: dict[str, tuple[Builder, list[Any]]] | None = sync_session.info.get(_TAIL)
+    tails: dict[str, tuple[Builder, list[tuple[Any, SessionTransaction | None]]]] | None = (
+        sync_session.info.get(_TAIL)
+    )
     if tails is None:
         tails = sync_session.info[_TAIL] = {}
-        event.listen(sync_session, "before_commit", _send_before_commit, once=True)
-        event.listen(sync_session, "after_rollback", _discard, once=True)
-    tails.setdefault(key, (build, []))[1].append(item)
+    # The innermost savepoint it was deferred in: if that rolls back, so does the item (see below).
+    tails.setdefault(key, (build, []))[1].append((item, sync_session.get_nested_transaction()))
 
 
 async def send_with(session: AsyncSession, lead: Part) -> int:
@@ -62,9 +63,35 @@ async def send_with(session: AsyncSession, lead: Part) -> int:
 
 
 def _take(sync_session: Session) -> list[Part]:
-    tails: dict[str, tuple[Builder, list[Any]]] = sync_session.info.pop(_TAIL, {})
-    built = (build(items) for build, items in tails.values())
+    tails: dict[str, tuple[Builder, list[tuple[Any, SessionTransaction | None]]]] = sync_session.info.pop(
+        _TAIL, {}
+    )
+    built = (build([item for item, _savepoint in items]) for build, items in tails.values())
     return [part for part in built if part is not None]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_savepoint(sync_session: Session, previous: SessionTransaction) -> None:
+    # A savepoint rolled back (a careful turn's failed event or composition): what was deferred inside it
+    # is rolled back with it, as the writes it stands for would have been.
+    # (SQLAlchemy's after_rollback fires for a savepoint's rollback too: it cannot tell the two apart.)
+    tails = sync_session.info.get(_TAIL)
+    if not tails:
+        return
+    if not previous.nested:
+        sync_session.info.pop(_TAIL, None)  # the whole transaction rolled back: nothing is sent
+        return
+    for _build, items in tails.values():
+        items[:] = [(item, savepoint) for item, savepoint in items if not within(savepoint, previous)]
+
+
+def within(savepoint: SessionTransaction | None, ended: SessionTransaction) -> bool:
+    """Whether something done in ``savepoint`` (``None``: outside any) ends with ``ended``'s rollback."""
+    while savepoint is not None:
+        if savepoint is ended:
+            return True
+        savepoint = savepoint.parent
+    return False
 
 
 def _statement(lead: Part | None, parts: list[Part]) -> tuple[str, dict[str, Any]]:
@@ -79,13 +106,13 @@ def _statement(lead: Part | None, parts: list[Part]) -> tuple[str, dict[str, Any
     return f"WITH {ctes} SELECT {counts}", params
 
 
+@event.listens_for(Session, "before_commit")
 def _send_before_commit(sync_session: Session) -> None:
-    # Inside the commit, still in the transaction: the parts commit (or fail) with it.
+    # Inside the commit, still in the transaction: the parts commit (or fail) with it. SQLAlchemy calls
+    # this for a savepoint's release too: the parts wait for the real commit.
+    if _TAIL not in sync_session.info or sync_session.in_nested_transaction():
+        return
     parts = _take(sync_session)
     if parts:
         statement, params = _statement(None, parts)
         sync_session.execute(text(statement), params)
-
-
-def _discard(sync_session: Session) -> None:
-    sync_session.info.pop(_TAIL, None)

@@ -22,7 +22,7 @@ from typing import Any
 import structlog
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from accorria_agent.db import tail
 
@@ -33,6 +33,7 @@ KINDS = frozenset({"message", "conversation", "notification", "resync"})
 # A dashboard that falls this far behind gets one "resync" instead of an unbounded backlog.
 SUBSCRIBER_QUEUE_SIZE = 200
 _PENDING = "live_pending_events"
+_HUB = "live_pending_hub"  # the hub (database) the pending events are for
 
 
 @dataclass(frozen=True)
@@ -153,9 +154,7 @@ def _pending(session: AsyncSession) -> list[Any]:
     pending: list[Any] | None = sync_session.info.get(_PENDING)
     if pending is None:
         pending = sync_session.info[_PENDING] = []
-        bind = session.get_bind()
-        event.listen(sync_session, "after_commit", _after_commit(_engine_key(bind.engine.url)), once=True)
-        event.listen(sync_session, "after_rollback", _discard, once=True)
+        sync_session.info[_HUB] = _engine_key(session.get_bind().engine.url)
     return pending
 
 
@@ -172,8 +171,9 @@ async def publish_in_transaction(session: AsyncSession, live_event: LiveEvent) -
         tail.add(session, "live", live_event, _notify_part)
         return
     pending = _pending(session)
-    if live_event not in pending:
-        pending.append(live_event)
+    if all(live_event != published for published, _savepoint in pending):
+        # With the savepoint it was published in: if that rolls back, the event is not announced.
+        pending.append((live_event, session.sync_session.get_nested_transaction()))
 
 
 @dataclass(frozen=True)
@@ -262,23 +262,35 @@ def forward_published(sink: Callable[[LiveEvent], None]) -> None:
     _forward = sink
 
 
-def _after_commit(key: str) -> Callable[[Session], None]:
-    def deliver(sync_session: Session) -> None:
-        events: list[LiveEvent] = sync_session.info.pop(_PENDING, [])
-        if _forward is not None:
-            for live_event in events:
-                _forward(live_event)
-            return
-        hub = _hubs.get(key)
-        if hub is not None:
-            for live_event in events:
-                hub.publish(live_event)
+@event.listens_for(Session, "after_commit")
+def _after_commit(sync_session: Session) -> None:
+    # SQLite: hand the committed transaction's events to this process's hub. SQLAlchemy calls this for a
+    # savepoint's release too: its events wait for the real commit (the transaction may still roll back).
+    if _PENDING not in sync_session.info or sync_session.in_nested_transaction():
+        return
+    events = [live_event for live_event, _savepoint in sync_session.info.pop(_PENDING, [])]
+    key = sync_session.info.pop(_HUB, "")
+    if _forward is not None:
+        for live_event in events:
+            _forward(live_event)
+        return
+    hub = _hubs.get(key)
+    if hub is not None:
+        for live_event in events:
+            hub.publish(live_event)
 
-    return deliver
 
-
-def _discard(sync_session: Session) -> None:
-    sync_session.info.pop(_PENDING, None)
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(sync_session: Session, previous: SessionTransaction) -> None:
+    # SQLite: what the rolled-back transaction, or savepoint, published is not announced.
+    pending: list[tuple[LiveEvent, SessionTransaction | None]] | None = sync_session.info.get(_PENDING)
+    if pending is None:
+        return
+    if not previous.nested:
+        sync_session.info.pop(_PENDING, None)
+        sync_session.info.pop(_HUB, None)
+        return
+    pending[:] = [(e, savepoint) for e, savepoint in pending if not tail.within(savepoint, previous)]
 
 
 class PostgresLiveListener:
