@@ -322,11 +322,15 @@ def bench_webhook(
     database_url: Annotated[
         str | None, typer.Option(help="Measure against this database instead of SQLite.")
     ] = None,  # noqa: UP045
+    rate: Annotated[
+        float | None,
+        typer.Option(min=1, help="Open-loop request rate (default: half the bare endpoint's throughput)."),
+    ] = None,  # noqa: UP045
 ) -> None:
     """Webhook ingest vs a bare signature-checking endpoint: throughput, latency, ratio."""
     from accorria_agent.bench.webhook import run
 
-    run(requests=requests, concurrency=concurrency, database_url=database_url)
+    run(requests=requests, concurrency=concurrency, database_url=database_url, rate=rate)
 
 
 @bench_app.command("e2e")
