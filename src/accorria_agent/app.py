@@ -195,14 +195,12 @@ class AgentApp(FastAPI):
     webhook: WebhookEndpoint | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.webhook is not None
-            and scope["type"] == "http"
-            and scope["path"] == "/webhook"
-            and scope["method"] == "POST"
-        ):
-            await self.webhook(scope, receive, send)
-            return
+        if self.webhook is not None and scope["type"] == "http" and scope["method"] == "POST":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if path == "/webhook" or (root and path == root + "/webhook"):  # behind a proxy's path prefix
+                await self.webhook(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 

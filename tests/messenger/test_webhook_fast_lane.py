@@ -6,9 +6,11 @@ carries the security headers and is counted by status."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -32,6 +34,18 @@ def _status_count(h: Harness, status: str) -> float:
 async def _stored_events(h: Harness) -> int:
     async with h.runtime.session_factory() as session:
         return int((await session.execute(select(func.count(EventLog.id)))).scalar_one())
+
+
+@asynccontextmanager
+async def _app_with_delivery(
+    make_settings: Make, database_url: str, psid: str
+) -> AsyncIterator[tuple[Harness, Any, bytes, str]]:
+    """A harness, a second app on its runtime (driven by hand), and one signed delivery with its signature."""
+    settings = make_settings(DATABASE_URL=database_url)
+    async with harness(settings, FakeGraph().transport) as h:
+        raw = json.dumps(delivery(text_event(psid, "hello"))).encode()
+        signature = sign(raw, settings.facebook_app_secret.get_secret_value())
+        yield h, create_app(h.runtime, manage_runtime=False), raw, signature
 
 
 async def test_a_crash_is_a_counted_500_and_the_next_delivery_is_stored(
@@ -60,11 +74,7 @@ async def test_a_crash_is_a_counted_500_and_the_next_delivery_is_stored(
 async def test_a_client_gone_mid_body_gets_nothing_and_nothing_is_stored(
     database_url: str, make_settings: Make
 ) -> None:
-    settings = make_settings(DATABASE_URL=database_url)
-    async with harness(settings, FakeGraph().transport) as h:
-        app = create_app(h.runtime, manage_runtime=False)
-        raw = json.dumps(delivery(text_event("g1", "hello"))).encode()
-        signature = sign(raw, settings.facebook_app_secret.get_secret_value())
+    async with _app_with_delivery(make_settings, database_url, "g1") as (h, app, raw, signature):
         incoming = [
             {"type": "http.request", "body": raw[:10], "more_body": True},
             {"type": "http.disconnect"},
@@ -99,3 +109,16 @@ async def test_a_nul_in_the_query_string_is_refused(database_url: str, make_sett
         assert refused.status_code == 422 and refused.json()["code"] == "invalid_text"
         assert _status_count(h, "422") == 1
         assert await _stored_events(h) == 0
+
+
+async def test_behind_a_path_prefix_the_webhook_is_still_served(
+    database_url: str, make_settings: Make
+) -> None:
+    async with _app_with_delivery(make_settings, database_url, "p1") as (h, app, raw, signature):
+        transport = httpx.ASGITransport(app=app, root_path="/agent")
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answered = await client.post(
+                "/agent/webhook", content=raw, headers={"X-Hub-Signature-256": signature}
+            )
+        assert answered.status_code == 200 and answered.text == "EVENT_RECEIVED"
+        assert await _stored_events(h) == 1
