@@ -4,7 +4,6 @@ of processes at once (an advisory lock serialises them; the presence of ``procra
 
 from __future__ import annotations
 
-import asyncio
 from importlib import resources
 from typing import Any
 
@@ -51,11 +50,6 @@ def apply_schema(database_url: str) -> bool:
         # No parameters: psycopg sends the script as a simple query, several statements allowed.
         connection.execute(schema_sql())
         return True
-
-
-async def apply_schema_async(database_url: str) -> bool:
-    """:func:`apply_schema` from async code (in a worker thread: it blocks)."""
-    return await asyncio.to_thread(apply_schema, database_url)
 
 
 def apply_schema_to_connection(connection: Connection) -> bool:
