@@ -164,3 +164,23 @@ async def test_what_a_rolled_back_savepoint_deferred_is_rolled_back_with_it(
             LiveEvent(seller_id, "message", 912),
         ]
         assert await dashboard.next(0.5) is None
+
+
+async def test_a_session_closed_with_its_transaction_open_leaves_nothing_for_the_next(
+    database_url: str, make_settings: Make
+) -> None:
+    async with _watched(make_settings, database_url) as (h, seller_id, dashboard):
+        session = h.runtime.session_factory()
+        await publish_in_transaction(session, LiveEvent(seller_id, "message", 920))  # nothing begun yet
+        await audit.record_bot_replies(session, seller_id, 921, [1])
+        await publish_in_transaction(session, LiveEvent(seller_id, "message", 921))
+        await session.close()  # never committed
+        async with session.begin():  # the same session object, reused
+            await audit.record_bot_replies(session, seller_id, 922, [2])
+            await publish_in_transaction(session, LiveEvent(seller_id, "message", 922))
+        await session.close()
+        async with h.runtime.session_factory() as check:
+            subjects = (await check.execute(select(AuditEvent.subject_id).order_by(AuditEvent.id))).scalars()
+            assert [s for s in subjects if s in ("920", "921", "922")] == ["922"]
+        assert await dashboard.next(3) == LiveEvent(seller_id, "message", 922)
+        assert await dashboard.next(0.5) is None

@@ -45,6 +45,10 @@ def add(session: AsyncSession, key: str, item: Any, build: Builder) -> None:
     """Defer ``item`` to the end of this transaction: all items under ``key`` go to ``build`` together,
     once, and the part it returns is sent (``None``: nothing to send). Only where :func:`defers`."""
     sync_session = session.sync_session
+    if sync_session.get_transaction() is None:
+        # Deferred writes belong to a transaction, as a write would begin one: closed uncommitted, it
+        # takes them with it (see _forget_at_transaction_end), never into the session's next one.
+        sync_session.begin()
     tails: dict[str, tuple[Builder, list[tuple[Any, SessionTransaction | None]]]] | None = (
         sync_session.info.get(_TAIL)
     )
@@ -83,6 +87,14 @@ def _forget_rolled_back_savepoint(sync_session: Session, previous: SessionTransa
         return
     for _build, items in tails.values():
         items[:] = [(item, savepoint) for item, savepoint in items if not within(savepoint, previous)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(sync_session: Session, transaction: SessionTransaction) -> None:
+    # A transaction that ends without a commit or a rollback event (a session closed with its transaction
+    # open) must not leave deferred writes for the next transaction of the same session object.
+    if transaction.parent is None:
+        sync_session.info.pop(_TAIL, None)
 
 
 def within(savepoint: SessionTransaction | None, ended: SessionTransaction) -> bool:

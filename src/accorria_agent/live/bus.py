@@ -151,6 +151,8 @@ def hub_for(engine: AsyncEngine) -> LiveHub:
 def _pending(session: AsyncSession) -> list[Any]:
     """This transaction's events waiting for its commit, SQLite (listeners registered with the first)."""
     sync_session = session.sync_session
+    if sync_session.get_transaction() is None:
+        sync_session.begin()  # the events belong to a transaction (see db.tail.add)
     pending: list[Any] | None = sync_session.info.get(_PENDING)
     if pending is None:
         pending = sync_session.info[_PENDING] = []
@@ -291,6 +293,14 @@ def _forget_rolled_back(sync_session: Session, previous: SessionTransaction) -> 
         sync_session.info.pop(_HUB, None)
         return
     pending[:] = [(e, savepoint) for e, savepoint in pending if not tail.within(savepoint, previous)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_transaction_end(sync_session: Session, transaction: SessionTransaction) -> None:
+    # SQLite: a transaction that ends uncommitted (a session closed with it open) announces nothing later.
+    if transaction.parent is None:
+        sync_session.info.pop(_PENDING, None)
+        sync_session.info.pop(_HUB, None)
 
 
 class PostgresLiveListener:
