@@ -4,9 +4,10 @@ Flow: :func:`dispatch` reads the notifications written since its watermark (any 
 ``notify_seller``, in its own transaction) and records one delivery per channel and recipient, each with
 a unique idempotency key; :func:`send_due` sends the pending ones (email through a ``Mailer``, the
 account's signed webhook through httpx) and retries failures with exponential backoff;
-:func:`send_digests` sends each member one mail with what waited for the digest. A delivery is marked
-sent in the transaction that sent it, and its key goes to the mailer, so an event is mailed at most once
-even when a worker dies and the job runs again.
+the digest step (``tasks.send_digests``) sends each member one mail with what waited for the digest. A
+delivery is marked sent in the transaction that sent it, and its key goes to the mailer. A digest is
+claimed (its row committed as ``sending``) before its mail goes, so a failed transaction or a second
+worker never mails it again; see :func:`claim_digest`.
 """
 
 from __future__ import annotations
@@ -293,46 +294,95 @@ async def _post_webhook(
         raise RuntimeError(f"webhook answered {response.status_code}")
 
 
-async def send_digests(session: AsyncSession, *, mailer: Mailer, now: datetime) -> int:
-    """One mail per member with every notification waiting for their digest; returns mails sent.
+# How long a digest's claim keeps other workers off it. A send takes seconds (the SMTP mailer's timeout is
+# 10 s per step); a claim this old means its worker died (or could not record the send) and it is retried.
+DIGEST_CLAIM_TIMEOUT = timedelta(minutes=15)
 
-    At most one digest per member and day (key ``digest:<seller>:<member>:<date>``). Keys written before
-    the member was in them were ``digest:<seller>:<seller>:<date>``: such a row of today counts as sent to
-    its recipient (an address is one member's), so nobody gets a second digest on the day of the change.
-    The member whose id is the seller's has the old key as theirs: if it went to another member that day,
-    their digest waits for the next.
+
+@dataclass(frozen=True)
+class DigestDraft:
+    """One member's digest as read from what waits: its key, its mail and the deliveries it carries."""
+
+    seller_id: int
+    member_id: int
+    key: str
+    mail: OutgoingMail
+    item_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    """A digest this worker claimed (row ``digest_id``, status ``sending``): only it mails ``draft``."""
+
+    digest_id: int
+    attempts: int
+    draft: DigestDraft
+
+
+async def digest_drafts(session: AsyncSession, now: datetime) -> list[DigestDraft]:
+    """One draft per member with deliveries waiting for the digest of ``now``'s day.
+
+    At most one digest per member and day (key ``digest:<seller>:<member>:<date>``, enforced by
+    :func:`claim_digest`). Keys written before the member was in them were
+    ``digest:<seller>:<seller>:<date>``: such a row of today counts as sent to its recipient (an address
+    is one member's), so nobody gets a second digest on the day of the change. The member whose id is the
+    seller's has the old key as theirs: if it went to another member that day, their digest waits for the
+    next.
     """
     groups: dict[tuple[int, int], list[tuple[NotificationDelivery, SellerNotification]]] = {}
     for delivery, notification in await repo.digest_waiting(session):
         groups.setdefault((delivery.seller_id, _member_of(delivery)), []).append((delivery, notification))
-    mails = 0
+    drafts = []
     for (seller_id, member_id), items in groups.items():
         # The address the member had when their latest notification was dispatched.
         recipient = max(items, key=lambda item: item[0].id)[0].recipient
         key = _digest_key(seller_id, member_id, now.date())
         legacy_key = _digest_key(seller_id, seller_id, now.date())
-        if await repo.digest_sent(session, key, legacy_key=legacy_key, recipient=recipient):
+        if legacy_key != key and await repo.legacy_digest_sent(session, legacy_key, recipient=recipient):
             continue  # today's digest went already; these wait for tomorrow's
         lines = [f"- {n.kind.replace('_', ' ')}: {n.text}" for _, n in items]
         text = f"Your day on Accorria ({len(items)} notifications):\n\n" + "\n".join(lines) + "\n"
-        await mailer.send(
-            OutgoingMail(to=recipient, subject="Accorria: your daily digest", text=text, idempotency_key=key)
+        mail = OutgoingMail(
+            to=recipient, subject="Accorria: your daily digest", text=text, idempotency_key=key
         )
-        session.add(
-            NotificationDelivery(
-                seller_id=seller_id,
-                channel="digest",
-                recipient=recipient,
-                idempotency_key=key,
-                status="sent",
-                attempts=1,
-                created_at=now,
-                delivered_at=now,
-            )
-        )
-        for delivery, _ in items:
-            delivery.status = "digested"
-            delivery.delivered_at = now
-        mails += 1
-    await session.flush()
-    return mails
+        drafts.append(DigestDraft(seller_id, member_id, key, mail, tuple(d.id for d, _ in items)))
+    return drafts
+
+
+async def claim_digest(session: AsyncSession, draft: DigestDraft, now: datetime) -> DigestClaim | None:
+    """Claim ``draft``'s digest row (``sending``) before its mail goes; None when it is not ours to send.
+
+    The claim must be committed before the send: then a second worker (or the next pass, after this one's
+    transaction failed) finds the key taken and mails nothing. A claim is taken over only once it is due
+    (:data:`DIGEST_CLAIM_TIMEOUT` after a claim, or the backoff after a refused send).
+    """
+    claimed = await repo.claim_digest(
+        session,
+        seller_id=draft.seller_id,
+        recipient=draft.mail.to,
+        key=draft.key,
+        now=now,
+        until=now + DIGEST_CLAIM_TIMEOUT,
+    )
+    if claimed is None:
+        return None
+    await repo.abandon_earlier_digest_claims(
+        session, seller_id=draft.seller_id, member_id=draft.member_id, key=draft.key, now=now
+    )
+    return DigestClaim(claimed[0], claimed[1], draft)
+
+
+async def digest_held(session: AsyncSession, draft: DigestDraft) -> bool:
+    """Whether ``draft``'s digest is claimed and unfinished (another worker's, or one waiting for a retry)."""
+    return await repo.delivery_status(session, draft.key) == "sending"
+
+
+async def record_digest_sent(session: AsyncSession, claim: DigestClaim, now: datetime) -> None:
+    """The claimed digest went: mark it sent and what it carried digested."""
+    await repo.mark_digest_sent(session, claim.digest_id, list(claim.draft.item_ids), now)
+
+
+async def record_digest_refused(session: AsyncSession, claim: DigestClaim, error: str, now: datetime) -> None:
+    """The mailer refused the claimed digest: retried after its backoff, given up after MAX_ATTEMPTS."""
+    retry_at = None if claim.attempts >= MAX_ATTEMPTS else now + backoff(claim.attempts)
+    await repo.digest_send_failed(session, claim.digest_id, error=error, retry_at=retry_at)
