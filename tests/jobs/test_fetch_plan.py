@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from accorria_agent.jobs.procrastinate_schema import FETCH_PLAN_RESET_SQL, FETCH_PLAN_SQL
 from tests.jobs.conftest import truncate_procrastinate
 
 pytestmark = pytest.mark.postgres
@@ -63,3 +64,20 @@ def test_a_burst_younger_than_the_statistics_is_fetched_without_sorting_it(burst
     assert "Index Scan using procrastinate_jobs_priority_idx_v1" in plan, plan
     # Stopped at the first job it could take: the other waiting jobs' locks were never probed.
     assert f"rows={BURST}" not in plan, plan
+
+
+def test_the_setting_is_skipped_where_procrastinate_has_no_such_function(procrastinate_database: str) -> None:
+    """A procrastinate release that replaces the function must not make a fresh install's migrations fail."""
+    url = procrastinate_database.replace("postgresql+asyncpg://", "postgresql://", 1)
+    with psycopg.connect(url) as connection:  # one transaction, rolled back at the end
+        connection.execute(
+            "ALTER FUNCTION procrastinate_fetch_job_v2(varchar[], bigint) RENAME TO replaced_v2"
+        )
+        connection.execute(FETCH_PLAN_SQL)  # no error: nothing to set
+        connection.execute(FETCH_PLAN_RESET_SQL)
+        connection.rollback()
+    with psycopg.connect(url, autocommit=True) as connection:
+        row = connection.execute(
+            "SELECT proconfig FROM pg_proc WHERE proname = 'procrastinate_fetch_job_v2'"
+        ).fetchone()
+    assert row is not None and row[0] == ["enable_sort=off"]  # the real function, as the migration left it

@@ -17,9 +17,15 @@ _SCHEMA_ADVISORY_KEY = 0x616363_6A6F6273  # "acc" "jobs"
 # The job fetch plans without sorting, so that it walks procrastinate's priority index and stops at the first
 # job it can take even while the table's statistics predate a burst (migration 0021 says why and what it
 # saves). A setting of the function, not of the session: nothing else is planned differently.
+# Only where that function exists: a procrastinate release that replaces it must not make a fresh install's
+# migrations fail (tests/jobs/test_fetch_plan.py fails instead, so that the new function gets the setting).
 _FETCH_FUNCTION = "procrastinate_fetch_job_v2(character varying[], bigint)"
-FETCH_PLAN_SQL = f"ALTER FUNCTION {_FETCH_FUNCTION} SET enable_sort = off"
-FETCH_PLAN_RESET_SQL = f"ALTER FUNCTION {_FETCH_FUNCTION} RESET enable_sort"
+_IF_PRESENT = (
+    "DO $$ BEGIN IF to_regprocedure('{function}') IS NOT NULL THEN ALTER FUNCTION {function} {change}; "
+    "END IF; END $$"
+)
+FETCH_PLAN_SQL = _IF_PRESENT.format(function=_FETCH_FUNCTION, change="SET enable_sort = off")
+FETCH_PLAN_RESET_SQL = _IF_PRESENT.format(function=_FETCH_FUNCTION, change="RESET enable_sort")
 
 
 def schema_sql() -> str:
