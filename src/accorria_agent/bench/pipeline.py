@@ -48,11 +48,12 @@ def _prepare(env: dict[str, str]) -> None:
     asyncio.run(seed_bench_tenant(settings))
 
 
-def _messages(port: int, count: int, tag: str) -> tuple[list[bytes], list[str]]:
+def _messages(port: int, count: int, tag: str, buyers: str | None = None) -> tuple[list[bytes], list[str]]:
+    """``count`` signed deliveries, one buyer each (``buyers``: the buyers' tag, to write again as them)."""
     now = int(time.time() * 1000)
     requests, psids = [], []
     for index in range(count):
-        psid = f"{tag}{index}"
+        psid = f"{buyers or tag}{index}"
         text = "Hi, is it still available? would you take 9k?"
         requests.append(message_request(port, BENCH_PAGE_ID, psid, f"m_{tag}_{index}", text, now + index))
         psids.append(psid)
@@ -106,10 +107,15 @@ class CpuMeter:
 
 
 def _wait_for(
-    graph_port: int, count: int, timeout: float, console: Console, meter: CpuMeter | None = None
+    graph_port: int,
+    count: int,
+    timeout: float,
+    console: Console,
+    meter: CpuMeter | None = None,
+    before: int = 0,
 ) -> list[list[Any]]:
-    """Poll the stand-in until ``count`` replies arrived; ``meter`` starts at the first reply, stops at the
-    last (before the processes are stopped)."""
+    """Poll the stand-in until ``count`` replies arrived; ``meter`` starts at the first reply after the
+    ``before`` the stand-in already had, stops at the last (before the processes are stopped)."""
     deadline = time.monotonic() + timeout
     got: list[list[Any]] = []
     with Progress(console=console, transient=True) as progress:
@@ -117,7 +123,7 @@ def _wait_for(
         while time.monotonic() < deadline:
             got = received_sends(graph_port)
             progress.update(task, completed=len(got))
-            if meter is not None and not meter.started and got:
+            if meter is not None and not meter.started and len(got) > before:
                 meter.start(len(got))
             if len(got) >= count:
                 break
@@ -147,11 +153,7 @@ def run_e2e(
         agent_env = {**env, "BENCH_RUN_JOBS": "0" if database_url else "1"}
         with server_process("accorria_agent.bench.webhook_server:agent_app", agent_env) as (port, web):
             if database_url:
-                procs.append(
-                    subprocess.Popen(
-                        [sys.executable, "-m", "accorria_agent.cli", "worker"], env={**os.environ, **env}
-                    )
-                )
+                procs.extend(_worker_processes(env, 1))
             time.sleep(3)  # the processes' start-up is not what we measure
             # The worker's CPU (PostgreSQL); on SQLite the one process does web and jobs alike.
             meter = CpuMeter([p.pid for p in procs] or [web.pid])
@@ -222,8 +224,28 @@ def _report_e2e(
     }
 
 
-def run_workers(database_url: str, messages: int = 2000, console: Console | None = None) -> dict[str, Any]:
-    """Drain the same backlog with one worker, then two; print both rates and their ratio."""
+def _worker_processes(env: dict[str, str], count: int) -> list[subprocess.Popen[bytes]]:
+    return [
+        subprocess.Popen([sys.executable, "-m", "accorria_agent.cli", "worker"], env={**os.environ, **env})
+        for _ in range(count)
+    ]
+
+
+def _stop(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=30)
+
+
+def run_workers(
+    database_url: str, messages: int = 2000, console: Console | None = None, returning: bool = False
+) -> dict[str, Any]:
+    """Drain the same backlog with one worker, then two; print both rates and their ratio.
+
+    ``returning``: the measured backlog is written by buyers the agent answered once already (their second
+    message: an existing conversation, a bot reply within the minute), not by new buyers.
+    """
     console = console or Console()
     rates: dict[int, float] = {}
     cpu: dict[int, float | None] = {}
@@ -235,25 +257,24 @@ def run_workers(database_url: str, messages: int = 2000, console: Console | None
         ):
             env = bench_env(data_dir, database_url, gport)
             _prepare(env)
+            tag = f"w{workers}_"
+            before = 0
             with server(
                 "accorria_agent.bench.webhook_server:agent_app", {**env, "BENCH_RUN_JOBS": "0"}
             ) as port:
-                requests, _ = _messages(port, messages, f"w{workers}_")
+                if returning:  # each buyer's first message, answered before the measured backlog
+                    asyncio.run(run_closed_loop(HOST, port, _messages(port, messages, f"{tag}f", tag)[0], 32))
+                    warm = _worker_processes(env, 1)
+                    before = len(_wait_for(gport, messages, 600, console))
+                    _stop(warm)
+                requests, _ = _messages(port, messages, tag)
                 asyncio.run(run_closed_loop(HOST, port, requests, 32))
             started = time.monotonic()
-            procs = [
-                subprocess.Popen(
-                    [sys.executable, "-m", "accorria_agent.cli", "worker"], env={**os.environ, **env}
-                )
-                for _ in range(workers)
-            ]
+            procs = _worker_processes(env, workers)
             meter = CpuMeter([p.pid for p in procs])
-            got = _wait_for(gport, messages, 600, console, meter)
+            got = _wait_for(gport, before + messages, 600, console, meter, before)[before:]
             elapsed = time.monotonic() - started
-            for proc in procs:
-                proc.terminate()
-            for proc in procs:
-                proc.wait(timeout=30)
+            _stop(procs)
             rates[workers] = len(got) / elapsed
             cpu[workers], steady[workers] = meter.per_turn_ms, meter.rate
             console.print(

@@ -371,11 +371,14 @@ def bench_burst(
 def bench_workers(
     database_url: Annotated[str, typer.Option(help="PostgreSQL database for the run (its schema is reset).")],
     messages: Annotated[int, typer.Option(min=100, help="Backlog size.")] = 2000,
+    returning: Annotated[
+        bool, typer.Option(help="The backlog written by buyers answered once already (their 2nd message).")
+    ] = False,
 ) -> None:
     """Throughput of two workers against one on the same backlog (PostgreSQL)."""
     from accorria_agent.bench.pipeline import run_workers
 
-    run_workers(database_url=database_url, messages=messages)
+    run_workers(database_url=database_url, messages=messages, returning=returning)
 
 
 @bench_app.command("scale")
