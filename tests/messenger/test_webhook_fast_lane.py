@@ -100,9 +100,7 @@ async def test_a_client_gone_mid_body_gets_nothing_and_nothing_is_stored(
 
 
 async def test_a_nul_in_the_query_string_is_refused(database_url: str, make_settings: Make) -> None:
-    async with harness(make_settings(DATABASE_URL=database_url), FakeGraph().transport) as h:
-        raw = json.dumps(delivery(text_event("n1", "hi"))).encode()
-        signature = sign(raw, h.runtime.settings.facebook_app_secret.get_secret_value())
+    async with _app_with_delivery(make_settings, database_url, "n1") as (h, _app, raw, signature):
         refused = await h.client.post(
             "/webhook?x=%00", content=raw, headers={"X-Hub-Signature-256": signature}
         )

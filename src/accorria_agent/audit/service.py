@@ -25,23 +25,28 @@ async def record(
     subject_type: str | None = None,
     subject_id: int | str | None = None,
     details: dict[str, Any] | None = None,
+    deferred: bool = False,
 ) -> None:
     """Add one audit event; it commits or rolls back with the change it describes.
 
     ``details`` must never hold secrets or a buyer's message text (only ids, field names, counts).
+    ``deferred``: on PostgreSQL the row is written with the transaction's last statement (``db.tail``, no
+    round trip of its own), so it cannot be read back before then; SQLite writes it at once either way.
     """
-    session.add(
-        AuditEvent(
-            seller_id=seller_id,
-            actor_kind=actor_kind,
-            actor_id=actor_id if actor_id else None,
-            action=action,
-            subject_type=subject_type,
-            subject_id=None if subject_id is None else str(subject_id),
-            details=details or {},
-            occurred_at=utcnow(),
-        )
-    )
+    values: dict[str, Any] = {
+        "seller_id": seller_id,
+        "actor_kind": actor_kind,
+        "actor_id": actor_id if actor_id else None,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": None if subject_id is None else str(subject_id),
+        "details": details or {},
+        "occurred_at": utcnow(),
+    }
+    if deferred and tail.defers(session):
+        tail.add(session, "audit", values, repo.insert_part)
+        return
+    session.add(AuditEvent(**values))
     await session.flush()
 
 
@@ -69,23 +74,8 @@ async def by_member(
 async def record_bot_replies(
     session: AsyncSession, seller_id: int, conversation_id: int, message_ids: list[int]
 ) -> None:
-    """One event per bot turn that wrote replies (none when it wrote nothing).
-
-    On PostgreSQL the row is written with the turn's last statement (``db.tail``): no round trip of its own.
-    """
-    if message_ids and tail.defers(session):
-        row = {
-            "seller_id": seller_id,
-            "actor_kind": "bot",
-            "actor_id": None,
-            "action": "message.outbound",
-            "subject_type": "conversation",
-            "subject_id": str(conversation_id),
-            "details": {"message_ids": message_ids},
-            "occurred_at": utcnow(),
-        }
-        tail.add(session, "audit", row, repo.insert_part)
-    elif message_ids:
+    """One event per bot turn that wrote replies (none when it wrote nothing); deferred (see ``record``)."""
+    if message_ids:
         await record(
             session,
             seller_id=seller_id,
@@ -95,6 +85,7 @@ async def record_bot_replies(
             subject_type="conversation",
             subject_id=conversation_id,
             details={"message_ids": message_ids},
+            deferred=True,
         )
 
 
